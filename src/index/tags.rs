@@ -1,0 +1,137 @@
+//! Wheel file names and their compatibility with a target environment.
+
+use crate::requirement::normalize_name;
+
+/// The parts of a wheel file name (`{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WheelName {
+    pub name: String,
+    pub version: String,
+    pub python_tags: Vec<String>,
+    pub abi_tags: Vec<String>,
+    pub platform_tags: Vec<String>,
+}
+
+impl WheelName {
+    /// Parses a wheel file name; `None` for anything that is not a wheel.
+    pub fn parse(filename: &str) -> Option<Self> {
+        let stem = filename.strip_suffix(".whl")?;
+        let parts: Vec<&str> = stem.split('-').collect();
+        if parts.len() != 5 && parts.len() != 6 {
+            return None;
+        }
+        let count = parts.len();
+        let split = |tags: &str| tags.split('.').map(str::to_string).collect::<Vec<_>>();
+        Some(WheelName {
+            name: normalize_name(parts[0]),
+            version: parts[1].to_string(),
+            python_tags: split(parts[count - 3]),
+            abi_tags: split(parts[count - 2]),
+            platform_tags: split(parts[count - 1]),
+        })
+    }
+}
+
+/// The tags a CPython target accepts, most preferred first, as PEP 425 and
+/// the manylinux PEPs define them for one interpreter, architecture and glibc.
+#[derive(Clone, Debug)]
+pub struct SupportedTags {
+    ranked: Vec<(String, String, String)>,
+}
+
+impl SupportedTags {
+    /// Builds the ranking for CPython `major.minor` on Linux `machine` with glibc `glibc_major.glibc_minor`.
+    pub fn cpython_linux(major: u32, minor: u32, machine: &str, glibc: (u32, u32)) -> Self {
+        let mut platforms = Vec::new();
+        for glibc_minor in (5..=glibc.1).rev() {
+            platforms.push(format!("manylinux_{}_{glibc_minor}_{machine}", glibc.0));
+            // The legacy aliases of PEP 513, 571 and 599.
+            match glibc_minor {
+                17 => platforms.push(format!("manylinux2014_{machine}")),
+                12 => platforms.push(format!("manylinux2010_{machine}")),
+                5 => platforms.push(format!("manylinux1_{machine}")),
+                _ => {}
+            }
+        }
+        platforms.push(format!("linux_{machine}"));
+
+        let interpreter = format!("cp{major}{minor}");
+        let mut ranked = Vec::new();
+        for platform in &platforms {
+            ranked.push((interpreter.clone(), interpreter.clone(), platform.clone()));
+        }
+        for older_minor in (2..=minor).rev() {
+            for platform in &platforms {
+                ranked.push((format!("cp{major}{older_minor}"), "abi3".into(), platform.clone()));
+            }
+        }
+        for platform in &platforms {
+            ranked.push((interpreter.clone(), "none".into(), platform.clone()));
+        }
+        for older_minor in (0..=minor).rev() {
+            for platform in &platforms {
+                ranked.push((format!("py{major}{older_minor}"), "none".into(), platform.clone()));
+            }
+        }
+        for platform in &platforms {
+            ranked.push((format!("py{major}"), "none".into(), platform.clone()));
+        }
+        ranked.push((interpreter, "none".into(), "any".into()));
+        ranked.push((format!("py{major}{minor}"), "none".into(), "any".into()));
+        ranked.push((format!("py{major}"), "none".into(), "any".into()));
+        for older_minor in (0..minor).rev() {
+            ranked.push((format!("py{major}{older_minor}"), "none".into(), "any".into()));
+        }
+        SupportedTags { ranked }
+    }
+
+    /// The rank of the best tag of `wheel` (lower is better), or `None` if the target cannot install it.
+    pub fn rank(&self, wheel: &WheelName) -> Option<usize> {
+        self.ranked.iter().position(|(python, abi, platform)| {
+            wheel.python_tags.contains(python) && wheel.abi_tags.contains(abi) && wheel.platform_tags.contains(platform)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tags() -> SupportedTags {
+        SupportedTags::cpython_linux(3, 11, "x86_64", (2, 36))
+    }
+
+    #[test]
+    fn parse_splits_compressed_tag_sets() {
+        let wheel = WheelName::parse("numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl").unwrap();
+        assert_eq!(wheel.name, "numpy");
+        assert_eq!(wheel.version, "1.26.4");
+        assert_eq!(wheel.platform_tags.len(), 2);
+        assert!(WheelName::parse("numpy-1.26.4.tar.gz").is_none());
+    }
+
+    #[test]
+    fn compatible_wheels_rank_native_before_pure() {
+        let native = WheelName::parse("numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.manylinux2014_x86_64.whl").unwrap();
+        let abi3 = WheelName::parse("cryptography-43.0.1-cp39-abi3-manylinux_2_28_x86_64.whl").unwrap();
+        let pure = WheelName::parse("requests-2.32.3-py3-none-any.whl").unwrap();
+        let tags = tags();
+        assert!(tags.rank(&native).unwrap() < tags.rank(&abi3).unwrap());
+        assert!(tags.rank(&abi3).unwrap() < tags.rank(&pure).unwrap());
+    }
+
+    #[test]
+    fn incompatible_wheels_are_rejected() {
+        let tags = tags();
+        for name in [
+            "numpy-1.26.4-cp312-cp312-manylinux_2_17_x86_64.whl",
+            "numpy-1.26.4-cp311-cp311-macosx_11_0_arm64.whl",
+            "numpy-1.26.4-cp311-cp311-musllinux_1_1_x86_64.whl",
+            "numpy-1.26.4-cp311-cp311-manylinux_2_39_x86_64.whl",
+            "numpy-1.26.4-cp311-cp311-win_amd64.whl",
+            "six-1.16.0-py2-none-any.whl",
+        ] {
+            assert_eq!(tags.rank(&WheelName::parse(name).unwrap()), None, "{name}");
+        }
+    }
+}

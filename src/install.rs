@@ -1,0 +1,329 @@
+//! Installing a skill's packages: scan, download and verify, build, record.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Mutex, OnceLock};
+use std::time::Duration;
+
+use bollard::Docker;
+use futures_util::stream::{self, StreamExt};
+use rusqlite::{params, OptionalExtension};
+use serde::Serialize;
+use serde_json::json;
+
+use crate::advisory::Vulnerability;
+use crate::audit::{self, AuditEvent};
+use crate::docker::ensure_image;
+use crate::error::{Error, Result};
+use crate::image::{self, BuiltImage};
+use crate::requirement::parse_requirements;
+use crate::resolve::{Lock, TargetEnv};
+use crate::sandbox::{self, ExecutionResult, Limits, Verdict};
+use crate::scan::{Denial, Scanner};
+use crate::store::{Store, NOW};
+
+/// How many wheels download at once.
+const CONCURRENT_DOWNLOADS: usize = 4;
+
+/// The base image used when the caller names none and `SKILLGUARD_BASE_IMAGE` is unset.
+pub const DEFAULT_BASE_IMAGE: &str = "python:3.11-slim";
+
+/// The outcome of one install. A denial or a vulnerable set is a result with
+/// `success = false`; infrastructure failures are errors instead.
+#[derive(Clone, Debug, Serialize)]
+pub struct InstallResult {
+    pub success: bool,
+    pub skill_id: String,
+    pub image_tag: Option<String>,
+    pub lock: Option<Lock>,
+    pub vulnerabilities: Vec<Vulnerability>,
+    pub denials: Vec<Denial>,
+    pub conflicts: Vec<String>,
+    pub build_logs: Vec<String>,
+    pub error: Option<String>,
+    /// True when an existing image for the same lock served.
+    pub reused: bool,
+    /// Wheel files fetched from the index (not served by the cache) by this install.
+    pub downloaded: Vec<String>,
+}
+
+/// The installer: a scanner, the store and where wheels and images come from.
+#[derive(Clone)]
+pub struct Installer {
+    pub scanner: Scanner,
+    pub store: Store,
+    pub base_image: String,
+    pub wheel_cache: PathBuf,
+}
+
+/// The default wheel cache: `$SKILLGUARD_CACHE_DIR/wheels`, else `<cache dir>/skillguard/wheels`.
+pub fn default_wheel_cache() -> PathBuf {
+    if let Ok(directory) = std::env::var("SKILLGUARD_CACHE_DIR") {
+        if !directory.is_empty() {
+            return PathBuf::from(directory).join("wheels");
+        }
+    }
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("skillguard")
+        .join("wheels")
+}
+
+/// The default base image: `$SKILLGUARD_BASE_IMAGE`, else `python:3.11-slim`.
+pub fn default_base_image() -> String {
+    std::env::var("SKILLGUARD_BASE_IMAGE")
+        .ok()
+        .filter(|value| !value.trim().is_empty())
+        .unwrap_or_else(|| DEFAULT_BASE_IMAGE.to_string())
+}
+
+impl Installer {
+    /// Governs, scans, downloads and builds the image for a skill's requirements.
+    pub async fn install(
+        &self,
+        docker: &Docker,
+        skill_id: &str,
+        requirements: &[String],
+        agent_id: &str,
+        scan_for_vulnerabilities: bool,
+        on_log: &(dyn Fn(&str) + Send + Sync),
+    ) -> Result<InstallResult> {
+        validate_skill_id(skill_id)?;
+        parse_requirements(requirements)?;
+        let status = self.scanner.advisories.require_usable(self.scanner.max_advisory_age_days)?;
+        let mut result = InstallResult {
+            success: false,
+            skill_id: skill_id.to_string(),
+            image_tag: None,
+            lock: None,
+            vulnerabilities: Vec::new(),
+            denials: Vec::new(),
+            conflicts: Vec::new(),
+            build_logs: Vec::new(),
+            error: None,
+            reused: false,
+            downloaded: Vec::new(),
+        };
+
+        on_log(&format!("reading the target environment of {}", self.base_image));
+        let target = probe_target(docker, &self.base_image).await?;
+        on_log(&format!("resolving {} requirement(s) for CPython {}", requirements.len(), target.python_full_version));
+        let lock = match self.scanner.resolve(requirements, &target).await {
+            Ok(lock) => lock,
+            Err(Error::Resolution(message)) => {
+                result.error = Some(message.clone());
+                result.conflicts.push(message);
+                self.audit_install(skill_id, agent_id, &result)?;
+                return Ok(result);
+            }
+            Err(other) => return Err(other),
+        };
+
+        let mut report = self.scanner.evaluate(lock.clone(), Some(agent_id), Some(skill_id), status.clone())?;
+        result.lock = Some(lock.clone());
+        result.denials = std::mem::take(&mut report.denials);
+        if !result.denials.is_empty() {
+            let reasons: Vec<&str> = result.denials.iter().map(|denial| denial.chain.as_str()).collect();
+            result.error = Some(format!("governance denied the install: {}", reasons.join(" | ")));
+            self.audit_install(skill_id, agent_id, &result)?;
+            return Ok(result);
+        }
+        result.vulnerabilities = std::mem::take(&mut report.vulnerabilities);
+        if scan_for_vulnerabilities && !result.vulnerabilities.is_empty() {
+            let found: Vec<String> = result
+                .vulnerabilities
+                .iter()
+                .map(|vulnerability| format!("{} {} ({})", vulnerability.package, vulnerability.version, vulnerability.id))
+                .collect();
+            result.error = Some(format!("known vulnerabilities in the resolved set: {}", found.join(", ")));
+            self.audit_install(skill_id, agent_id, &result)?;
+            return Ok(result);
+        }
+
+        on_log(&format!("downloading and verifying {} wheel(s)", lock.packages.len()));
+        let (wheels, downloaded) = self.download(&lock).await?;
+        result.downloaded = downloaded;
+
+        let built: BuiltImage = image::build(docker, &lock, &wheels, &self.base_image, status.digest.as_deref(), on_log).await?;
+        on_log(&if built.reused {
+            format!("reusing image {}", built.tag)
+        } else {
+            format!("built image {}", built.tag)
+        });
+        self.record_skill_image(skill_id, &built.tag, &lock)?;
+
+        result.success = true;
+        result.image_tag = Some(built.tag);
+        result.reused = built.reused;
+        result.build_logs = built.build_logs;
+        self.audit_install(skill_id, agent_id, &result)?;
+        Ok(result)
+    }
+
+    /// Downloads every locked wheel into the cache, verifying each sha256.
+    async fn download(&self, lock: &Lock) -> Result<(Vec<PathBuf>, Vec<String>)> {
+        let client = &self.scanner.index;
+        let cache = &self.wheel_cache;
+        let results: Vec<Result<(PathBuf, bool)>> = stream::iter(lock.packages.iter())
+            .map(|package| async move {
+                let cached = cache.join(&package.sha256).join(&package.wheel).exists();
+                let path = client.download_verified(&package.wheel, &package.url, &package.sha256, cache).await?;
+                Ok((path, !cached))
+            })
+            .buffered(CONCURRENT_DOWNLOADS)
+            .collect()
+            .await;
+        let mut paths = Vec::new();
+        let mut downloaded = Vec::new();
+        for entry in results {
+            let (path, fetched) = entry?;
+            if fetched {
+                downloaded.push(path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default());
+            }
+            paths.push(path);
+        }
+        Ok((paths, downloaded))
+    }
+
+    fn record_skill_image(&self, skill_id: &str, tag: &str, lock: &Lock) -> Result<()> {
+        let connection = self.store.lock();
+        connection.execute(
+            &format!(
+                "INSERT INTO skill_images (skill_id, image_tag, lock_digest, lock, installed_at) VALUES (?1, ?2, ?3, ?4, {NOW})
+                 ON CONFLICT (skill_id) DO UPDATE SET image_tag = excluded.image_tag, lock_digest = excluded.lock_digest,
+                   lock = excluded.lock, installed_at = excluded.installed_at"
+            ),
+            params![skill_id, tag, lock.digest, lock.to_json()],
+        )?;
+        Ok(())
+    }
+
+    fn audit_install(&self, skill_id: &str, agent_id: &str, result: &InstallResult) -> Result<()> {
+        let connection = self.store.lock();
+        audit::record(
+            &connection,
+            &AuditEvent {
+                action: if result.success { "skill_installed" } else { "skill_install_refused" },
+                agent_id: Some(agent_id),
+                skill_id: Some(skill_id),
+                detail: json!({
+                    "image_tag": result.image_tag,
+                    "lock_digest": result.lock.as_ref().map(|lock| lock.digest.clone()),
+                    "reused": result.reused,
+                    "error": result.error,
+                }),
+                ..Default::default()
+            },
+        )
+    }
+
+    /// Returns the image tag recorded for a skill.
+    pub fn skill_image(&self, skill_id: &str) -> Result<Option<String>> {
+        let connection = self.store.lock();
+        Ok(connection
+            .query_row("SELECT image_tag FROM skill_images WHERE skill_id = ?1", [skill_id], |row| row.get(0))
+            .optional()?)
+    }
+
+    /// Lists (skill id, image tag, lock digest, installed at) for every skill.
+    pub fn skill_images(&self) -> Result<Vec<(String, String, String, String)>> {
+        let connection = self.store.lock();
+        let mut statement =
+            connection.prepare("SELECT skill_id, image_tag, lock_digest, installed_at FROM skill_images ORDER BY skill_id")?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+
+    /// Runs code in the skill's image and audits the outcome.
+    pub async fn execute(
+        &self,
+        docker: &Docker,
+        skill_id: &str,
+        code: &str,
+        inputs: &serde_json::Value,
+        limits: &Limits,
+        cancel: Option<sandbox::CancelSignal>,
+    ) -> Result<ExecutionResult> {
+        let tag = self.skill_image(skill_id)?.ok_or_else(|| {
+            Error::ImageNotFound(format!(
+                "skill {skill_id} has no installed image\nhint: call install({skill_id:?}, requirements, agent_id=...) first"
+            ))
+        })?;
+        let result = sandbox::run(docker, &tag, code, inputs, limits, cancel).await?;
+        let connection = self.store.lock();
+        audit::record(
+            &connection,
+            &AuditEvent {
+                action: "skill_executed",
+                skill_id: Some(skill_id),
+                detail: json!({
+                    "image_tag": tag,
+                    "verdict": result.verdict,
+                    "exit_code": result.exit_code,
+                    "duration_ms": result.duration_ms,
+                }),
+                ..Default::default()
+            },
+        )?;
+        Ok(result)
+    }
+}
+
+/// Reads the Python version, architecture and glibc of an image by running a
+/// probe in the sandbox. Results are cached by image id for the process.
+pub async fn probe_target(docker: &Docker, image_reference: &str) -> Result<TargetEnv> {
+    static CACHE: OnceLock<Mutex<HashMap<String, TargetEnv>>> = OnceLock::new();
+    let image = ensure_image(docker, image_reference).await?;
+    let image_id = image.id.unwrap_or_else(|| image_reference.to_string());
+    if let Some(target) = CACHE.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner()).get(&image_id) {
+        return Ok(target.clone());
+    }
+
+    let code = "import platform\nlibc, libc_version = platform.libc_ver()\nresult = {'python': platform.python_version(), 'machine': platform.machine(), 'libc': libc, 'libc_version': libc_version}";
+    let limits = Limits {
+        timeout: Duration::from_secs(60),
+        ..Limits::default()
+    };
+    let run = sandbox::run(docker, image_reference, code, &json!({}), &limits, None).await?;
+    let value = match (run.verdict, run.value) {
+        (Verdict::Ok, Some(value)) => value,
+        (verdict, _) => {
+            return Err(Error::ImageNotFound(format!(
+                "image {image_reference} cannot run python3 (verdict {}): {}\nhint: the base image needs python3 on its PATH",
+                verdict.as_str(),
+                run.stderr.trim()
+            )))
+        }
+    };
+    let text = |key: &str| value.get(key).and_then(|item| item.as_str()).unwrap_or("").to_string();
+    if text("libc") != "glibc" {
+        return Err(Error::InvalidArgument(format!(
+            "base image {image_reference} uses {:?}, not glibc; only manylinux (glibc) targets are supported",
+            text("libc")
+        )));
+    }
+    let mut glibc = text("libc_version").split('.').map(|part| part.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
+    glibc.resize(2, 0);
+    let target = TargetEnv {
+        python_full_version: text("python"),
+        machine: text("machine"),
+        glibc: (glibc[0], glibc[1]),
+    };
+    target.python_version()?;
+    log::debug!("target of {image_reference}: {target:?}");
+    CACHE.get_or_init(Default::default).lock().unwrap_or_else(|p| p.into_inner()).insert(image_id, target.clone());
+    Ok(target)
+}
+
+/// Checks a skill id: 1 to 128 letters, digits, `.`, `_` or `-`.
+pub fn validate_skill_id(skill_id: &str) -> Result<()> {
+    let valid = !skill_id.is_empty()
+        && skill_id.len() <= 128
+        && skill_id.chars().all(|character| character.is_ascii_alphanumeric() || matches!(character, '.' | '_' | '-'));
+    if !valid {
+        return Err(Error::InvalidArgument(format!(
+            "invalid skill id {skill_id:?}: expected 1 to 128 letters, digits, '.', '_' or '-'"
+        )));
+    }
+    Ok(())
+}

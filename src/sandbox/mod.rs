@@ -1,0 +1,323 @@
+//! Running skill code in a locked-down container and reporting how it ended.
+
+mod output;
+pub mod spec;
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use bollard::container::LogOutput;
+use bollard::errors::Error as BollardError;
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptionsBuilder,
+    ListContainersOptionsBuilder, RemoveContainerOptionsBuilder, WaitContainerOptionsBuilder,
+};
+use bollard::Docker;
+use futures_util::StreamExt;
+use rand::RngCore;
+use serde::Serialize;
+use tokio::io::AsyncWriteExt;
+use tokio::sync::watch;
+
+use crate::docker::{engine_error, ensure_image};
+use crate::error::{Error, Result};
+
+pub use spec::Limits;
+use output::{CappedBuffer, ResultSplitter};
+use spec::{hardened_container, MANAGED_LABEL};
+
+/// How a run ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Exit code 0.
+    Ok,
+    /// A non-zero exit code: the code raised or exited with an error.
+    Error,
+    /// The deadline passed and the container was killed.
+    Timeout,
+    /// The kernel killed the code for exceeding its memory limit.
+    Oom,
+    /// The code wrote more than the output limit and was stopped.
+    OutputLimit,
+    /// The code ended by a signal other than an out-of-memory kill.
+    Killed,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Error => "error",
+            Verdict::Timeout => "timeout",
+            Verdict::Oom => "oom",
+            Verdict::OutputLimit => "output_limit",
+            Verdict::Killed => "killed",
+        }
+    }
+}
+
+/// The structured result of one run.
+#[derive(Clone, Debug, Serialize)]
+pub struct ExecutionResult {
+    pub stdout: String,
+    pub stderr: String,
+    /// The exit code from the engine's wait; `None` when the run was killed at its deadline.
+    pub exit_code: Option<i64>,
+    pub verdict: Verdict,
+    pub duration_ms: u64,
+    /// Whether output beyond the limit was dropped.
+    pub truncated: bool,
+    /// The JSON value of `result`, if the code defined one.
+    pub value: Option<serde_json::Value>,
+    pub image: String,
+}
+
+/// The largest `result` value kept, in bytes of JSON.
+const RESULT_CAP: usize = 16 * 1024 * 1024;
+
+/// A signal the caller flips to abandon a run (for example on Ctrl-C); the
+/// container is still removed before the run returns.
+pub type CancelSignal = watch::Receiver<bool>;
+
+/// Runs `code` with `inputs` in a fresh hardened container of `image` and removes it afterwards.
+pub async fn run(
+    docker: &Docker,
+    image: &str,
+    code: &str,
+    inputs: &serde_json::Value,
+    limits: &Limits,
+    mut cancel: Option<CancelSignal>,
+) -> Result<ExecutionResult> {
+    if !inputs.is_object() {
+        return Err(Error::InvalidArgument("inputs must be a JSON object (a dict)".into()));
+    }
+    let started = Instant::now();
+    let deadline = tokio::time::Instant::from_std(started + limits.timeout);
+
+    let mut nonce = [0u8; 16];
+    rand::rng().fill_bytes(&mut nonce);
+    let marker = format!("\x1eskillguard-result-{}", hex::encode(nonce));
+    let job = serde_json::json!({ "code": code, "inputs": inputs, "marker": marker });
+    let job = serde_json::to_vec(&job).expect("JSON values serialise");
+    let mut payload = format!("{}\n", job.len()).into_bytes();
+    payload.extend_from_slice(&job);
+
+    ensure_image(docker, image).await?;
+
+    let labels = HashMap::from([
+        (MANAGED_LABEL.to_string(), "1".to_string()),
+        ("skillguard.pid".to_string(), std::process::id().to_string()),
+    ]);
+    let spec = hardened_container(image, limits, labels);
+    let created = tokio::time::timeout_at(
+        deadline,
+        docker.create_container(Some(CreateContainerOptionsBuilder::default().build()), spec),
+    )
+    .await;
+    let id = match created {
+        Ok(Ok(response)) => response.id,
+        Ok(Err(error)) => return Err(engine_error(&format!("failed to create a container of {image}"), error)),
+        Err(_) => return Ok(timed_out(image, started, CappedBuffer::new(0), CappedBuffer::new(0))),
+    };
+    log::debug!("created sandbox container {id} of {image}");
+
+    let mut stdout = ResultSplitter::new(format!("\n{marker}\n").as_bytes(), limits.output_bytes, RESULT_CAP);
+    let mut stderr = CappedBuffer::new(limits.output_bytes);
+    let cancelled = async {
+        match cancel.as_mut() {
+            Some(receiver) => {
+                while !*receiver.borrow() {
+                    if receiver.changed().await.is_err() {
+                        std::future::pending::<()>().await;
+                    }
+                }
+            }
+            None => std::future::pending::<()>().await,
+        }
+    };
+
+    let outcome = tokio::select! {
+        driven = tokio::time::timeout_at(deadline, drive(docker, &id, &payload, &mut stdout, &mut stderr)) => Some(driven),
+        _ = cancelled => None,
+    };
+
+    // Every path ends here, so the container is removed whatever happened above.
+    remove_container(docker, &id).await;
+
+    let duration_ms = started.elapsed().as_millis() as u64;
+    let ended = match outcome {
+        None => return Err(Error::Interrupted),
+        Some(Err(_)) => {
+            stdout.finish();
+            return Ok(timed_out(image, started, stdout.output, stderr));
+        }
+        Some(Ok(result)) => result?,
+    };
+    stdout.finish();
+
+    let truncated = stdout.output.truncated() || stderr.truncated();
+    let verdict = if ended.output_limit {
+        Verdict::OutputLimit
+    } else if ended.oom_killed {
+        Verdict::Oom
+    } else {
+        match ended.exit_code {
+            0 => Verdict::Ok,
+            // 128 + N is how a shell and the engine report death by signal N.
+            code if code > 128 => Verdict::Killed,
+            _ => Verdict::Error,
+        }
+    };
+    let value = match stdout.result_bytes() {
+        Some(bytes) if !bytes.is_empty() => serde_json::from_slice(bytes).ok(),
+        _ => None,
+    };
+    Ok(ExecutionResult {
+        stdout: String::from_utf8_lossy(&stdout.output.bytes).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr.bytes).into_owned(),
+        exit_code: Some(ended.exit_code),
+        verdict,
+        duration_ms,
+        truncated,
+        value,
+        image: image.to_string(),
+    })
+}
+
+struct Ended {
+    exit_code: i64,
+    oom_killed: bool,
+    output_limit: bool,
+}
+
+/// Attaches, starts, sends the job, streams output and waits for the exit code.
+async fn drive(
+    docker: &Docker,
+    id: &str,
+    payload: &[u8],
+    stdout: &mut ResultSplitter,
+    stderr: &mut CappedBuffer,
+) -> Result<Ended> {
+    let attach_options = AttachContainerOptionsBuilder::default()
+        .stdin(true)
+        .stdout(true)
+        .stderr(true)
+        .stream(true)
+        .build();
+    let mut attached = docker
+        .attach_container(id, Some(attach_options))
+        .await
+        .map_err(|error| engine_error(&format!("failed to attach to container {id}"), error))?;
+    docker
+        .start_container(id, None)
+        .await
+        .map_err(|error| engine_error(&format!("failed to start container {id}"), error))?;
+
+    attached
+        .input
+        .write_all(payload)
+        .await
+        .map_err(|error| Error::Docker(format!("failed to send the job to container {id}: {error}")))?;
+    let _ = attached.input.flush().await;
+    // Closing stdin lets code that reads it see end of file. Engines that do
+    // not support half-closing are fine: the runner reads an exact byte count.
+    let _ = attached.input.shutdown().await;
+
+    let mut output_limit = false;
+    while let Some(frame) = attached.output.next().await {
+        match frame {
+            Ok(LogOutput::StdOut { message }) | Ok(LogOutput::Console { message }) => stdout.push(&message),
+            Ok(LogOutput::StdErr { message }) => stderr.push(&message),
+            Ok(LogOutput::StdIn { .. }) => {}
+            Err(error) => {
+                log::debug!("output stream of container {id} ended: {error}");
+                break;
+            }
+        }
+        if stdout.output.truncated() || stderr.truncated() {
+            output_limit = true;
+            kill_container(docker, id).await;
+            break;
+        }
+    }
+
+    let wait_options = WaitContainerOptionsBuilder::default().condition("not-running").build();
+    let mut wait = docker.wait_container(id, Some(wait_options));
+    let exit_code = match wait.next().await {
+        Some(Ok(response)) => response.status_code,
+        Some(Err(BollardError::DockerContainerWaitError { code, .. })) => code,
+        Some(Err(error)) => return Err(engine_error(&format!("failed to wait for container {id}"), error)),
+        None => return Err(Error::Docker(format!("the engine ended the wait for container {id} without an exit code"))),
+    };
+
+    let state = docker
+        .inspect_container(id, None)
+        .await
+        .map_err(|error| engine_error(&format!("failed to inspect container {id}"), error))?
+        .state;
+    let oom_killed = state.and_then(|state| state.oom_killed).unwrap_or(false);
+    Ok(Ended {
+        exit_code,
+        oom_killed,
+        output_limit,
+    })
+}
+
+fn timed_out(image: &str, started: Instant, stdout: CappedBuffer, stderr: CappedBuffer) -> ExecutionResult {
+    ExecutionResult {
+        truncated: stdout.truncated() || stderr.truncated(),
+        stdout: String::from_utf8_lossy(&stdout.bytes).into_owned(),
+        stderr: String::from_utf8_lossy(&stderr.bytes).into_owned(),
+        exit_code: None,
+        verdict: Verdict::Timeout,
+        duration_ms: started.elapsed().as_millis() as u64,
+        value: None,
+        image: image.to_string(),
+    }
+}
+
+async fn kill_container(docker: &Docker, id: &str) {
+    let options = KillContainerOptionsBuilder::default().signal("KILL").build();
+    if let Err(error) = docker.kill_container(id, Some(options)).await {
+        log::debug!("kill of container {id} failed (it may have exited): {error}");
+    }
+}
+
+/// Force-removes a container; a failure is logged, never raised over the run's own outcome.
+async fn remove_container(docker: &Docker, id: &str) {
+    let options = RemoveContainerOptionsBuilder::default().force(true).build();
+    match docker.remove_container(id, Some(options)).await {
+        Ok(()) => log::debug!("removed sandbox container {id}"),
+        Err(BollardError::DockerResponseServerError { status_code: 404, .. }) => {}
+        Err(error) => log::warn!("failed to remove sandbox container {id}: {error}"),
+    }
+}
+
+/// Removes sandbox containers left by processes that no longer exist (for
+/// example after a crash), and returns how many were removed.
+pub async fn sweep_leftovers(docker: &Docker) -> Result<usize> {
+    let filters = HashMap::from([("label".to_string(), vec![MANAGED_LABEL.to_string()])]);
+    let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
+    let containers = docker
+        .list_containers(Some(options))
+        .await
+        .map_err(|error| engine_error("failed to list sandbox containers", error))?;
+    let mut removed = 0;
+    for container in containers {
+        let owner_alive = container
+            .labels
+            .as_ref()
+            .and_then(|labels| labels.get("skillguard.pid"))
+            .and_then(|pid| pid.parse::<u32>().ok())
+            .is_some_and(|pid| pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists());
+        if owner_alive {
+            continue;
+        }
+        if let Some(id) = container.id {
+            remove_container(docker, &id).await;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
