@@ -17,7 +17,8 @@ use crate::docker::ensure_image;
 use crate::error::{Error, Result};
 use crate::image::{self, BuiltImage};
 use crate::requirement::parse_requirements;
-use crate::resolve::{Lock, TargetEnv};
+use crate::index::IndexClient;
+use crate::resolve::{Lock, LockedPackage, TargetEnv};
 use crate::sandbox::{self, ExecutionResult, Limits, Verdict};
 use crate::scan::{Denial, Scanner};
 use crate::store::{Store, NOW};
@@ -162,12 +163,17 @@ impl Installer {
 
     /// Downloads every locked wheel into the cache, verifying each sha256.
     async fn download(&self, lock: &Lock) -> Result<(Vec<PathBuf>, Vec<String>)> {
-        let client = &self.scanner.index;
-        let cache = &self.wheel_cache;
-        let results: Vec<Result<(PathBuf, bool)>> = stream::iter(lock.packages.iter())
-            .map(|package| async move {
+        // Owned values keep the download futures free of borrowed lifetimes, which
+        // the Send check of a spawned task cannot see through.
+        let jobs: Vec<(IndexClient, PathBuf, LockedPackage)> = lock
+            .packages
+            .iter()
+            .map(|package| (self.scanner.index.clone(), self.wheel_cache.clone(), package.clone()))
+            .collect();
+        let results: Vec<Result<(PathBuf, bool)>> = stream::iter(jobs)
+            .map(|(client, cache, package)| async move {
                 let cached = cache.join(&package.sha256).join(&package.wheel).exists();
-                let path = client.download_verified(&package.wheel, &package.url, &package.sha256, cache).await?;
+                let path = client.download_verified(&package.wheel, &package.url, &package.sha256, &cache).await?;
                 Ok((path, !cached))
             })
             .buffered(CONCURRENT_DOWNLOADS)

@@ -1,6 +1,8 @@
 //! The advisory database: OSV records imported into the store, matched
 //! exactly against package versions, and refused when missing or stale.
 
+mod fetch;
+pub use fetch::configured_source;
 mod import;
 pub mod matching;
 mod record;

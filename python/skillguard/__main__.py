@@ -1,0 +1,3 @@
+from skillguard.cli import main
+
+raise SystemExit(main())

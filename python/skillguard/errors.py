@@ -1,0 +1,67 @@
+"""The exception hierarchy. Every failure skillguard raises is a SkillguardError."""
+
+
+class SkillguardError(Exception):
+    """Base class of every skillguard error."""
+
+
+class RequirementError(SkillguardError, ValueError):
+    """A requirement line is malformed or names a URL, path or option."""
+
+
+class InvalidArgumentError(SkillguardError, ValueError):
+    """An argument is out of bounds or malformed."""
+
+
+class ResolutionError(SkillguardError):
+    """The requirements have no solution for the target environment."""
+
+
+class IndexError_(SkillguardError):
+    """The package index is unreachable or returned something unusable."""
+
+
+class AdvisoryDatabaseError(SkillguardError):
+    """The advisory database is missing, empty or stale, or an import failed."""
+
+
+class StoreError(SkillguardError):
+    """The SQLite store failed."""
+
+
+class DockerUnavailable(SkillguardError):
+    """No Docker engine answers at the configured address."""
+
+
+class ImageNotFound(SkillguardError):
+    """An image does not exist and could not be pulled."""
+
+
+class BuildError(SkillguardError):
+    """An image build failed; the message ends with the tail of the build log."""
+
+
+class SandboxError(SkillguardError):
+    """The engine failed an operation on a sandbox container."""
+
+
+class SkillError(SkillguardError):
+    """A skill directory or its SKILL.md cannot be used."""
+
+
+PackageIndexError = IndexError_
+
+__all__ = [
+    "SkillguardError",
+    "RequirementError",
+    "InvalidArgumentError",
+    "ResolutionError",
+    "PackageIndexError",
+    "AdvisoryDatabaseError",
+    "StoreError",
+    "DockerUnavailable",
+    "ImageNotFound",
+    "BuildError",
+    "SandboxError",
+    "SkillError",
+]

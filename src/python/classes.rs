@@ -1,0 +1,354 @@
+//! The four classes of the contract: thin wrappers that convert, call one
+//! core function and convert back.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use pyo3::prelude::*;
+use pyo3::types::PyDict;
+
+use super::convert::{to_json, to_python};
+use super::errors::IntoPyResult;
+use super::results::{Decision, ExecutionResult, InstallResult, Lock, PolicyRecord, ScanReport, Vulnerability};
+use super::runtime::block_on;
+use crate::advisory::{AdvisoryDb, DEFAULT_MAX_AGE_DAYS};
+use crate::governance::{policy_file, Governance, MaturityResolver};
+use crate::index::IndexClient;
+use crate::install::{default_base_image, default_wheel_cache, Installer};
+use crate::resolve::TargetEnv;
+use crate::sandbox::Limits;
+use crate::scan::Scanner;
+use crate::store::Store;
+use crate::{audit, docker, sandbox};
+
+/// How long a cancelled sandbox run may take to remove its container.
+const CLEANUP_GRACE: Duration = Duration::from_secs(15);
+
+/// Wraps a Python callable `f(agent_id) -> str | None` as the maturity source.
+fn python_resolver(callable: Py<PyAny>) -> MaturityResolver {
+    Arc::new(move |agent_id: &str| {
+        Python::attach(|py| {
+            let answer = callable.call1(py, (agent_id,)).map_err(|error| {
+                crate::Error::InvalidArgument(format!("maturity_resolver failed for agent {agent_id}: {error}"))
+            })?;
+            answer.extract::<Option<String>>(py).map_err(|_| {
+                crate::Error::InvalidArgument(format!("maturity_resolver must return a str or None for agent {agent_id}"))
+            })
+        })
+    })
+}
+
+fn limits(timeout: Option<f64>, memory: Option<&str>, cpus: Option<f64>, pids: Option<i64>, output_limit: Option<usize>) -> PyResult<Limits> {
+    Limits::new(timeout, memory, cpus, pids, output_limit).py()
+}
+
+#[pyclass(module = "skillguard", frozen)]
+pub struct PackageGovernance {
+    pub inner: Governance,
+}
+
+#[pymethods]
+impl PackageGovernance {
+    #[new]
+    #[pyo3(signature = (db = None, *, maturity_resolver = None))]
+    fn new(db: Option<&str>, maturity_resolver: Option<Py<PyAny>>) -> PyResult<Self> {
+        let store = Store::open(db).py()?;
+        Ok(PackageGovernance { inner: Governance::new(store, maturity_resolver.map(python_resolver)) })
+    }
+
+    #[getter]
+    fn db(&self) -> String {
+        self.inner.store().location().to_string()
+    }
+
+    #[pyo3(signature = (agent_id, level, *, actor = None))]
+    fn set_agent_maturity(&self, agent_id: &str, level: &str, actor: Option<&str>) -> PyResult<()> {
+        self.inner.set_agent_maturity(agent_id, level, actor).py()
+    }
+
+    fn check(&self, py: Python<'_>, agent_id: &str, package: &str, version: &str) -> PyResult<Decision> {
+        Decision::new(py, self.inner.check(agent_id, package, version).py()?)
+    }
+
+    #[pyo3(signature = (requirement, *, min_maturity = "intern", approved_by = None))]
+    fn approve(&self, requirement: &str, min_maturity: &str, approved_by: Option<&str>) -> PyResult<PolicyRecord> {
+        Ok(self.inner.approve(requirement, min_maturity, approved_by).py()?.into())
+    }
+
+    #[pyo3(signature = (requirement, *, reason, banned_by = None))]
+    fn ban(&self, requirement: &str, reason: &str, banned_by: Option<&str>) -> PyResult<PolicyRecord> {
+        Ok(self.inner.ban(requirement, reason, banned_by).py()?.into())
+    }
+
+    #[pyo3(signature = (requirement, *, requested_by = None, reason = None))]
+    fn request_approval(&self, requirement: &str, requested_by: Option<&str>, reason: Option<&str>) -> PyResult<PolicyRecord> {
+        Ok(self.inner.request_approval(requirement, requested_by, reason).py()?.into())
+    }
+
+    #[pyo3(signature = (*, status = None))]
+    fn list(&self, status: Option<&str>) -> PyResult<Vec<PolicyRecord>> {
+        Ok(self.inner.list(status).py()?.into_iter().map(PolicyRecord::from).collect())
+    }
+
+    #[pyo3(signature = (path, *, actor = "policy-file"))]
+    fn apply_policy_file(&self, py: Python<'_>, path: PathBuf, actor: &str) -> PyResult<Py<PyAny>> {
+        let summary = policy_file::apply(&self.inner, &path, actor).py()?;
+        to_python(py, &summary)
+    }
+
+    #[pyo3(signature = (*, action = None, limit = 100))]
+    fn audit_log(&self, py: Python<'_>, action: Option<&str>, limit: usize) -> PyResult<Py<PyAny>> {
+        let entries = audit::recent(&self.inner.store().lock(), action, limit).py()?;
+        to_python(py, &entries)
+    }
+}
+
+#[pyclass(module = "skillguard", frozen)]
+pub struct DependencyScanner {
+    pub inner: Scanner,
+    pub store: Store,
+}
+
+#[pymethods]
+impl DependencyScanner {
+    #[new]
+    #[pyo3(signature = (db = None, *, governance = None, index_url = None, max_advisory_age_days = DEFAULT_MAX_AGE_DAYS))]
+    fn new(db: Option<&str>, governance: Option<&PackageGovernance>, index_url: Option<&str>, max_advisory_age_days: f64) -> PyResult<Self> {
+        // A scanner built with a governance object shares its database, so
+        // ":memory:" means one database, not two.
+        let store = match (governance, db) {
+            (Some(governance), None) => governance.inner.store().clone(),
+            (Some(governance), Some(path)) if path == governance.inner.store().location() => governance.inner.store().clone(),
+            _ => Store::open(db).py()?,
+        };
+        if !(max_advisory_age_days.is_finite() && max_advisory_age_days > 0.0) {
+            return Err(super::errors::to_py(crate::Error::InvalidArgument(format!(
+                "max_advisory_age_days {max_advisory_age_days} must be a positive number of days"
+            ))));
+        }
+        let inner = Scanner {
+            index: IndexClient::new(index_url).py()?,
+            advisories: AdvisoryDb::new(store.clone()),
+            governance: governance.map(|governance| governance.inner.clone()),
+            max_advisory_age_days,
+        };
+        Ok(DependencyScanner { inner, store })
+    }
+
+    /// Imports OSV advisories from a directory, .zip, .tar.gz or URL.
+    #[pyo3(signature = (source, *, progress = None))]
+    fn import_advisories(&self, py: Python<'_>, source: String, progress: Option<Py<PyAny>>) -> PyResult<Py<PyAny>> {
+        let database = self.inner.advisories.clone();
+        let report = block_on(py, Duration::ZERO, move |_| async move {
+            let report_progress = move |received: u64, total: Option<u64>| {
+                if let Some(callback) = &progress {
+                    Python::attach(|py| {
+                        if let Err(error) = callback.call1(py, (received, total)) {
+                            log::warn!("advisory progress callback failed: {error}");
+                        }
+                    });
+                }
+            };
+            database.import_source(&source, &report_progress).await
+        })?;
+        to_python(py, &report)
+    }
+
+    /// Imports from SKILLGUARD_ADVISORY_SOURCE when the database is missing or stale.
+    fn sync_advisories(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let database = self.inner.advisories.clone();
+        let max_age = self.inner.max_advisory_age_days;
+        let report = block_on(py, Duration::ZERO, move |_| async move { database.sync_if_needed(max_age, &|_, _| {}).await })?;
+        to_python(py, &report)
+    }
+
+    fn advisory_status(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_python(py, &self.inner.advisories.status().py()?)
+    }
+
+    fn advisories_for(&self, name: &str, version: &str) -> PyResult<Vec<Vulnerability>> {
+        Ok(self.inner.advisories.advisories_for(name, version).py()?.into_iter().map(Vulnerability::from).collect())
+    }
+
+    /// Resolves requirements for CPython `python_version` on manylinux x86_64.
+    #[pyo3(signature = (requirements, *, python_version = None))]
+    fn resolve(&self, py: Python<'_>, requirements: Vec<String>, python_version: Option<String>) -> PyResult<Lock> {
+        let target = target_for(python_version);
+        let scanner = self.inner.clone();
+        let inner = block_on(py, Duration::ZERO, move |_| async move { scanner.resolve(&requirements, &target).await })?;
+        Ok(Lock { inner })
+    }
+
+    #[pyo3(signature = (requirements, *, agent_id = None, python_version = None))]
+    fn scan(&self, py: Python<'_>, requirements: Vec<String>, agent_id: Option<String>, python_version: Option<String>) -> PyResult<ScanReport> {
+        let target = target_for(python_version);
+        let scanner = self.inner.clone();
+        let report = block_on(py, Duration::ZERO, move |_| async move {
+            scanner.scan(&requirements, agent_id.as_deref(), &target).await
+        })?;
+        ScanReport::new(py, report)
+    }
+}
+
+fn target_for(python_version: Option<String>) -> TargetEnv {
+    let mut target = TargetEnv::default();
+    if let Some(version) = python_version {
+        target.python_full_version = version;
+    }
+    target
+}
+
+#[pyclass(module = "skillguard", frozen)]
+pub struct PackageInstaller {
+    inner: Installer,
+}
+
+#[pymethods]
+impl PackageInstaller {
+    #[new]
+    #[pyo3(signature = (db = None, *, scanner = None, base_image = None, cache_dir = None))]
+    fn new(db: Option<&str>, scanner: Option<&DependencyScanner>, base_image: Option<String>, cache_dir: Option<PathBuf>) -> PyResult<Self> {
+        let (scanner, store) = match scanner {
+            Some(scanner) => (scanner.inner.clone(), scanner.store.clone()),
+            None => {
+                let store = Store::open(db).py()?;
+                let scanner = Scanner {
+                    index: IndexClient::new(None).py()?,
+                    advisories: AdvisoryDb::new(store.clone()),
+                    governance: Some(Governance::new(store.clone(), None)),
+                    max_advisory_age_days: DEFAULT_MAX_AGE_DAYS,
+                };
+                (scanner, store)
+            }
+        };
+        let base_image = base_image.unwrap_or_else(default_base_image);
+        docker::validate_image_reference(&base_image).py()?;
+        let wheel_cache = cache_dir.map(|directory| directory.join("wheels")).unwrap_or_else(default_wheel_cache);
+        Ok(PackageInstaller { inner: Installer { scanner, store, base_image, wheel_cache } })
+    }
+
+    #[getter]
+    fn base_image(&self) -> String {
+        self.inner.base_image.clone()
+    }
+
+    #[pyo3(signature = (skill_id, requirements, *, agent_id, scan_for_vulnerabilities = true, on_log = None))]
+    fn install(
+        &self,
+        py: Python<'_>,
+        skill_id: String,
+        requirements: Vec<String>,
+        agent_id: String,
+        scan_for_vulnerabilities: bool,
+        on_log: Option<Py<PyAny>>,
+    ) -> PyResult<InstallResult> {
+        let installer = self.inner.clone();
+        let result = block_on(py, Duration::ZERO, move |_| async move {
+            let docker = docker::connect().await?;
+            let log_line: Box<dyn Fn(&str) + Send + Sync> = Box::new(move |line: &str| {
+                if let Some(callback) = &on_log {
+                    Python::attach(|py| {
+                        if let Err(error) = callback.call1(py, (line,)) {
+                            log::warn!("install log callback failed: {error}");
+                        }
+                    });
+                }
+            });
+            installer.install(&docker, &skill_id, &requirements, &agent_id, scan_for_vulnerabilities, &*log_line).await
+        })?;
+        InstallResult::new(py, result)
+    }
+
+    #[pyo3(signature = (skill_id, code, *, inputs = None, timeout = None, memory = None, cpus = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn execute(
+        &self,
+        py: Python<'_>,
+        skill_id: String,
+        code: String,
+        inputs: Option<Bound<'_, PyAny>>,
+        timeout: Option<f64>,
+        memory: Option<&str>,
+        cpus: Option<f64>,
+    ) -> PyResult<ExecutionResult> {
+        let limits = limits(timeout, memory, cpus, None, None)?;
+        let inputs = match inputs {
+            Some(inputs) => to_json(py, &inputs, "inputs")?,
+            None => serde_json::json!({}),
+        };
+        let installer = self.inner.clone();
+        let result = block_on(py, CLEANUP_GRACE, move |cancel| async move {
+            let docker = docker::connect().await?;
+            installer.execute(&docker, &skill_id, &code, &inputs, &limits, Some(cancel)).await
+        })?;
+        ExecutionResult::new(py, result)
+    }
+
+    /// Lists every skill's image as dicts.
+    fn skill_images(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let rows = self.inner.skill_images().py()?;
+        let list = pyo3::types::PyList::empty(py);
+        for (skill_id, image_tag, lock_digest, installed_at) in rows {
+            let entry = PyDict::new(py);
+            entry.set_item("skill_id", skill_id)?;
+            entry.set_item("image_tag", image_tag)?;
+            entry.set_item("lock_digest", lock_digest)?;
+            entry.set_item("installed_at", installed_at)?;
+            list.append(entry)?;
+        }
+        Ok(list.into_any().unbind())
+    }
+}
+
+#[pyclass(module = "skillguard", frozen)]
+pub struct Sandbox {
+    image: String,
+}
+
+#[pymethods]
+impl Sandbox {
+    #[new]
+    #[pyo3(signature = (*, image = None))]
+    fn new(image: Option<String>) -> PyResult<Self> {
+        let image = image.unwrap_or_else(default_base_image);
+        docker::validate_image_reference(&image).py()?;
+        Ok(Sandbox { image })
+    }
+
+    #[pyo3(signature = (code, *, image = None, inputs = None, timeout = None, memory = None, cpus = None, pids = None, output_limit = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn run(
+        &self,
+        py: Python<'_>,
+        code: String,
+        image: Option<String>,
+        inputs: Option<Bound<'_, PyAny>>,
+        timeout: Option<f64>,
+        memory: Option<&str>,
+        cpus: Option<f64>,
+        pids: Option<i64>,
+        output_limit: Option<usize>,
+    ) -> PyResult<ExecutionResult> {
+        let limits = limits(timeout, memory, cpus, pids, output_limit)?;
+        let image = image.unwrap_or_else(|| self.image.clone());
+        docker::validate_image_reference(&image).py()?;
+        let inputs = match inputs {
+            Some(inputs) => to_json(py, &inputs, "inputs")?,
+            None => serde_json::json!({}),
+        };
+        let result = block_on(py, CLEANUP_GRACE, move |cancel| async move {
+            let docker = docker::connect().await?;
+            sandbox::run(&docker, &image, &code, &inputs, &limits, Some(cancel)).await
+        })?;
+        ExecutionResult::new(py, result)
+    }
+
+    /// Removes sandbox containers left behind by processes that exited; returns how many.
+    fn sweep(&self, py: Python<'_>) -> PyResult<usize> {
+        block_on(py, Duration::ZERO, move |_| async move {
+            let docker = docker::connect().await?;
+            sandbox::sweep_leftovers(&docker).await
+        })
+    }
+}

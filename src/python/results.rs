@@ -1,0 +1,339 @@
+//! Result objects: read-only Python views of the core's results.
+
+use pyo3::prelude::*;
+
+use super::convert::{from_json, to_python};
+use crate::{advisory, governance, install, resolve, sandbox, scan};
+
+/// The answer to a permission check.
+#[pyclass(module = "skillguard", frozen, get_all)]
+pub struct Decision {
+    allowed: bool,
+    maturity_required: Option<String>,
+    reason: String,
+    rule: String,
+    record: Option<Py<PolicyRecord>>,
+}
+
+impl Decision {
+    pub fn new(py: Python<'_>, decision: governance::Decision) -> PyResult<Self> {
+        Ok(Decision {
+            allowed: decision.allowed,
+            maturity_required: decision.maturity_required,
+            reason: decision.reason,
+            rule: decision.rule.to_string(),
+            record: decision.record.map(|record| Py::new(py, PolicyRecord::from(record))).transpose()?,
+        })
+    }
+}
+
+#[pymethods]
+impl Decision {
+    fn __bool__(&self) -> bool {
+        self.allowed
+    }
+
+    fn __repr__(&self) -> String {
+        format!("Decision(allowed={}, rule={:?}, reason={:?})", if self.allowed { "True" } else { "False" }, self.rule, self.reason)
+    }
+}
+
+/// One policy record.
+#[pyclass(module = "skillguard", frozen, get_all)]
+pub struct PolicyRecord {
+    id: i64,
+    package_type: String,
+    name: String,
+    specifier: String,
+    status: String,
+    min_maturity: Option<String>,
+    reason: Option<String>,
+    requested_by: Option<String>,
+    approved_by: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<governance::PolicyRecord> for PolicyRecord {
+    fn from(record: governance::PolicyRecord) -> Self {
+        PolicyRecord {
+            id: record.id,
+            package_type: record.package_type,
+            name: record.name,
+            specifier: record.specifier,
+            status: record.status,
+            min_maturity: record.min_maturity,
+            reason: record.reason,
+            requested_by: record.requested_by,
+            approved_by: record.approved_by,
+            created_at: record.created_at,
+            updated_at: record.updated_at,
+        }
+    }
+}
+
+#[pymethods]
+impl PolicyRecord {
+    fn __repr__(&self) -> String {
+        format!("PolicyRecord(name={:?}, specifier={:?}, status={:?})", self.name, self.specifier, self.status)
+    }
+}
+
+/// A known vulnerability of one package version.
+#[pyclass(module = "skillguard", frozen, get_all)]
+pub struct Vulnerability {
+    id: String,
+    aliases: Vec<String>,
+    package: String,
+    version: String,
+    fixed_versions: Vec<String>,
+    severity: Option<String>,
+    summary: Option<String>,
+    source: String,
+}
+
+impl From<advisory::Vulnerability> for Vulnerability {
+    fn from(found: advisory::Vulnerability) -> Self {
+        Vulnerability {
+            id: found.id,
+            aliases: found.aliases,
+            package: found.package,
+            version: found.version,
+            fixed_versions: found.fixed_versions,
+            severity: found.severity,
+            summary: found.summary,
+            source: found.source,
+        }
+    }
+}
+
+#[pymethods]
+impl Vulnerability {
+    fn __repr__(&self) -> String {
+        format!("Vulnerability(id={:?}, package={:?}, version={:?})", self.id, self.package, self.version)
+    }
+}
+
+fn vulnerabilities(py: Python<'_>, found: Vec<advisory::Vulnerability>) -> PyResult<Vec<Py<Vulnerability>>> {
+    found.into_iter().map(|item| Py::new(py, Vulnerability::from(item))).collect()
+}
+
+/// One locked distribution.
+#[pyclass(module = "skillguard", frozen, get_all)]
+pub struct LockedPackage {
+    name: String,
+    version: String,
+    wheel: String,
+    url: String,
+    sha256: String,
+    size: Option<u64>,
+    required_by: Vec<String>,
+}
+
+#[pymethods]
+impl LockedPackage {
+    fn __repr__(&self) -> String {
+        format!("LockedPackage(name={:?}, version={:?})", self.name, self.version)
+    }
+}
+
+/// The exact, hashed set of wheels for a target environment.
+#[pyclass(module = "skillguard", frozen)]
+pub struct Lock {
+    pub inner: resolve::Lock,
+}
+
+#[pymethods]
+impl Lock {
+    #[getter]
+    fn packages(&self, py: Python<'_>) -> PyResult<Vec<Py<LockedPackage>>> {
+        self.inner
+            .packages
+            .iter()
+            .map(|package| {
+                Py::new(
+                    py,
+                    LockedPackage {
+                        name: package.name.clone(),
+                        version: package.version.clone(),
+                        wheel: package.wheel.clone(),
+                        url: package.url.clone(),
+                        sha256: package.sha256.clone(),
+                        size: package.size,
+                        required_by: package.required_by.clone(),
+                    },
+                )
+            })
+            .collect()
+    }
+
+    #[getter]
+    fn digest(&self) -> String {
+        self.inner.digest.clone()
+    }
+
+    #[getter]
+    fn requirements(&self) -> Vec<String> {
+        self.inner.requirements.clone()
+    }
+
+    /// The target environment as a dict.
+    #[getter]
+    fn target(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_python(py, &self.inner.target)
+    }
+
+    /// Serialises the lock as JSON.
+    fn to_json(&self) -> String {
+        self.inner.to_json()
+    }
+
+    /// The lock as a pip requirements file with hashes.
+    fn to_requirements_txt(&self) -> String {
+        self.inner.to_requirements_txt()
+    }
+
+    fn __len__(&self) -> usize {
+        self.inner.packages.len()
+    }
+
+    fn __repr__(&self) -> String {
+        let names: Vec<String> = self.inner.packages.iter().map(|package| format!("{}=={}", package.name, package.version)).collect();
+        format!("Lock([{}], digest={:?})", names.join(", "), self.inner.digest)
+    }
+}
+
+/// Everything a scan found.
+#[pyclass(module = "skillguard", frozen, get_all)]
+pub struct ScanReport {
+    safe: bool,
+    vulnerabilities: Vec<Py<Vulnerability>>,
+    dependency_tree: Py<PyAny>,
+    conflicts: Vec<String>,
+    denials: Py<PyAny>,
+    lock: Option<Py<Lock>>,
+    advisory_db: Py<PyAny>,
+}
+
+impl ScanReport {
+    pub fn new(py: Python<'_>, report: scan::ScanReport) -> PyResult<Self> {
+        Ok(ScanReport {
+            safe: report.safe,
+            dependency_tree: to_python(py, &report.dependency_tree)?,
+            denials: to_python(py, &report.denials)?,
+            advisory_db: to_python(py, &report.advisory_db)?,
+            vulnerabilities: vulnerabilities(py, report.vulnerabilities)?,
+            conflicts: report.conflicts,
+            lock: report.lock.map(|inner| Py::new(py, Lock { inner })).transpose()?,
+        })
+    }
+}
+
+#[pymethods]
+impl ScanReport {
+    fn __repr__(&self) -> String {
+        format!(
+            "ScanReport(safe={}, vulnerabilities={}, conflicts={})",
+            if self.safe { "True" } else { "False" },
+            self.vulnerabilities.len(),
+            self.conflicts.len()
+        )
+    }
+}
+
+/// The outcome of an install.
+#[pyclass(module = "skillguard", frozen, get_all)]
+pub struct InstallResult {
+    success: bool,
+    skill_id: String,
+    image_tag: Option<String>,
+    lock: Option<Py<Lock>>,
+    vulnerabilities: Vec<Py<Vulnerability>>,
+    denials: Py<PyAny>,
+    conflicts: Vec<String>,
+    build_logs: Vec<String>,
+    error: Option<String>,
+    reused: bool,
+    downloaded: Vec<String>,
+}
+
+impl InstallResult {
+    pub fn new(py: Python<'_>, result: install::InstallResult) -> PyResult<Self> {
+        Ok(InstallResult {
+            success: result.success,
+            skill_id: result.skill_id,
+            image_tag: result.image_tag,
+            lock: result.lock.map(|inner| Py::new(py, Lock { inner })).transpose()?,
+            vulnerabilities: vulnerabilities(py, result.vulnerabilities)?,
+            denials: to_python(py, &result.denials)?,
+            conflicts: result.conflicts,
+            build_logs: result.build_logs,
+            error: result.error,
+            reused: result.reused,
+            downloaded: result.downloaded,
+        })
+    }
+}
+
+#[pymethods]
+impl InstallResult {
+    fn __repr__(&self) -> String {
+        format!(
+            "InstallResult(success={}, image_tag={:?}, reused={}, error={:?})",
+            if self.success { "True" } else { "False" },
+            self.image_tag,
+            if self.reused { "True" } else { "False" },
+            self.error
+        )
+    }
+}
+
+/// The outcome of a sandbox run.
+#[pyclass(module = "skillguard", frozen, get_all)]
+pub struct ExecutionResult {
+    stdout: String,
+    stderr: String,
+    exit_code: Option<i64>,
+    verdict: String,
+    duration_ms: u64,
+    truncated: bool,
+    value: Option<Py<PyAny>>,
+    image: String,
+}
+
+impl ExecutionResult {
+    pub fn new(py: Python<'_>, result: sandbox::ExecutionResult) -> PyResult<Self> {
+        Ok(ExecutionResult {
+            value: result.value.as_ref().map(|value| from_json(py, value)).transpose()?,
+            stdout: result.stdout,
+            stderr: result.stderr,
+            exit_code: result.exit_code,
+            verdict: result.verdict.as_str().to_string(),
+            duration_ms: result.duration_ms,
+            truncated: result.truncated,
+            image: result.image,
+        })
+    }
+}
+
+#[pymethods]
+impl ExecutionResult {
+    /// True when the deadline passed and the run was killed.
+    #[getter]
+    fn timed_out(&self) -> bool {
+        self.verdict == "timeout"
+    }
+
+    /// True when the code exited with status 0.
+    #[getter]
+    fn ok(&self) -> bool {
+        self.verdict == "ok"
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "ExecutionResult(verdict={:?}, exit_code={:?}, duration_ms={})",
+            self.verdict, self.exit_code, self.duration_ms
+        )
+    }
+}
