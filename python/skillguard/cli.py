@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     arguments = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.INFO, format="    %(name)s: %(message)s")
+    logging.basicConfig(level=logging.DEBUG if arguments.verbose else logging.WARNING, format="    %(name)s: %(message)s")
     try:
         return int(arguments.handler(arguments))
     except SkillguardError as error:

@@ -19,7 +19,12 @@ fn is_record_file(name: &str) -> bool {
 
 /// Reads every record file of `path`, which is a directory, a `.zip` or a `.tar.gz`/`.tgz`.
 pub fn read_source(path: &Path) -> Result<Vec<SourceFile>> {
-    let metadata = std::fs::metadata(path).map_err(|error| Error::io("failed to read advisory source", path, error))?;
+    let metadata = std::fs::metadata(path).map_err(|error| {
+        Error::Advisory(format!(
+            "failed to read advisory source {}: {error}\nhint: point SKILLGUARD_ADVISORY_SOURCE (or the import argument) at an OSV export: a directory, .zip or .tar.gz",
+            path.display()
+        ))
+    })?;
     let name = path.to_string_lossy().to_ascii_lowercase();
     let mut files = if metadata.is_dir() {
         read_directory(path)?

@@ -107,7 +107,8 @@ pub async fn run(
 
     let labels = HashMap::from([
         (MANAGED_LABEL.to_string(), "1".to_string()),
-        ("skillguard.pid".to_string(), std::process::id().to_string()),
+        (OWNER_HOST_LABEL.to_string(), host_name()),
+        (OWNER_PID_LABEL.to_string(), std::process::id().to_string()),
     ]);
     let spec = hardened_container(image, limits, labels);
     let created = tokio::time::timeout_at(
@@ -294,8 +295,19 @@ async fn remove_container(docker: &Docker, id: &str) {
     }
 }
 
-/// Removes sandbox containers left by processes that no longer exist (for
-/// example after a crash), and returns how many were removed.
+/// Labels naming the host and process that created a sandbox container.
+const OWNER_HOST_LABEL: &str = "skillguard.host";
+const OWNER_PID_LABEL: &str = "skillguard.pid";
+
+fn host_name() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_string())
+        .unwrap_or_default()
+}
+
+/// Removes sandbox containers left by processes of this host that no longer
+/// exist (for example after a crash), and returns how many were removed.
+/// Containers made from other hosts sharing the engine are left alone.
 pub async fn sweep_leftovers(docker: &Docker) -> Result<usize> {
     let filters = HashMap::from([("label".to_string(), vec![MANAGED_LABEL.to_string()])]);
     let options = ListContainersOptionsBuilder::default().all(true).filters(&filters).build();
@@ -305,10 +317,12 @@ pub async fn sweep_leftovers(docker: &Docker) -> Result<usize> {
         .map_err(|error| engine_error("failed to list sandbox containers", error))?;
     let mut removed = 0;
     for container in containers {
-        let owner_alive = container
-            .labels
-            .as_ref()
-            .and_then(|labels| labels.get("skillguard.pid"))
+        let labels = container.labels.clone().unwrap_or_default();
+        if labels.get(OWNER_HOST_LABEL) != Some(&host_name()) {
+            continue;
+        }
+        let owner_alive = labels
+            .get(OWNER_PID_LABEL)
             .and_then(|pid| pid.parse::<u32>().ok())
             .is_some_and(|pid| pid == std::process::id() || std::path::Path::new(&format!("/proc/{pid}")).exists());
         if owner_alive {

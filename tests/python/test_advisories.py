@@ -58,3 +58,14 @@ def test_scan_reports_vulnerable_pin(database):
     assert report.safe is False
     assert "PYSEC-2018-28" in [vulnerability.id for vulnerability in report.vulnerabilities]
     assert report.advisory_db["digest"].startswith("sha256:")
+
+
+def test_sync_from_missing_source_fails_closed(monkeypatch, tmp_path):
+    monkeypatch.setenv("SKILLGUARD_ADVISORY_SOURCE", str(tmp_path / "no-such-export.tar.gz"))
+    scanner = skillguard.DependencyScanner(str(tmp_path / "skillguard.db"))
+    with pytest.raises(skillguard.AdvisoryDatabaseError) as raised:
+        scanner.sync_advisories()
+    assert "no-such-export.tar.gz" in str(raised.value)
+    assert "SKILLGUARD_ADVISORY_SOURCE" in str(raised.value)
+    with pytest.raises(skillguard.AdvisoryDatabaseError):
+        scanner.scan(["six"])

@@ -171,3 +171,23 @@ def test_run_skill_command_prints_result(database, docker_engine):
     assert "/opt/skillguard-venv/lib/python3.11/site-packages/requests/__init__.py" in completed.stdout
     assert '"content_type": "application/json"' in completed.stdout
     assert "verdict ok, exit code 0" in completed.stdout
+
+
+def test_unreachable_engine_raises_docker_unavailable(monkeypatch, tmp_path):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{tmp_path}/no-engine.sock")
+    with pytest.raises(skillguard.DockerUnavailable) as raised:
+        skillguard.Sandbox(image=BASE_IMAGE).run("pass")
+    assert "no-engine.sock" in str(raised.value)
+
+
+def test_sweep_removes_containers_of_exited_processes(docker_engine):
+    host = Path("/proc/sys/kernel/hostname").read_text().strip()
+    orphan = docker_lines(
+        "create", "--label", "skillguard.sandbox=1", "--label", f"skillguard.host={host}",
+        "--label", "skillguard.pid=4194304", BASE_IMAGE, "true",
+    )[0]
+    try:
+        assert skillguard.Sandbox(image=BASE_IMAGE).sweep() >= 1
+        assert docker_lines("ps", "-aq", "--no-trunc", "--filter", f"id={orphan}") == []
+    finally:
+        subprocess.run(["docker", "rm", "-f", orphan], capture_output=True)

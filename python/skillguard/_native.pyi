@@ -1,0 +1,290 @@
+"""Type stubs and documentation of the native module built from the Rust crate."""
+
+from os import PathLike
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Union
+
+__version__: str
+
+Verdict = Literal["ok", "error", "timeout", "oom", "output_limit", "killed"]
+Rule = Literal["banned", "agent_inactive", "student", "pending", "not_in_registry", "maturity_too_low", "approved"]
+
+class PolicyRecord:
+    """One policy record: a package name, a PEP 440 range and its status."""
+
+    id: int
+    package_type: str
+    name: str
+    specifier: str
+    status: Literal["active", "pending", "banned"]
+    min_maturity: Optional[str]
+    reason: Optional[str]
+    requested_by: Optional[str]
+    approved_by: Optional[str]
+    created_at: str
+    updated_at: str
+
+class Decision:
+    """The answer to "may this agent use this package version?"; truthy when allowed."""
+
+    allowed: bool
+    maturity_required: Optional[str]
+    reason: str
+    rule: Rule
+    record: Optional[PolicyRecord]
+    def __bool__(self) -> bool: ...
+
+class Vulnerability:
+    """A known vulnerability (an OSV record) affecting one package version."""
+
+    id: str
+    aliases: List[str]
+    package: str
+    version: str
+    fixed_versions: List[str]
+    severity: Optional[str]
+    """The CVSS v3 vector when the record has one, else None."""
+    summary: Optional[str]
+    source: str
+
+class LockedPackage:
+    """One locked distribution: an exact wheel with its sha256."""
+
+    name: str
+    version: str
+    wheel: str
+    url: str
+    sha256: str
+    size: Optional[int]
+    required_by: List[str]
+
+class Lock:
+    """The exact, hashed set of wheels a scan approved and a build installs."""
+
+    @property
+    def packages(self) -> List[LockedPackage]: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def requirements(self) -> List[str]: ...
+    @property
+    def target(self) -> Dict[str, Any]: ...
+    def to_json(self) -> str: ...
+    def to_requirements_txt(self) -> str: ...
+    def __len__(self) -> int: ...
+
+class ScanReport:
+    """Everything a scan found; `safe` only when nothing was denied, vulnerable or in conflict."""
+
+    safe: bool
+    vulnerabilities: List[Vulnerability]
+    dependency_tree: Dict[str, Dict[str, Any]]
+    conflicts: List[str]
+    denials: List[Dict[str, str]]
+    lock: Optional[Lock]
+    advisory_db: Dict[str, Any]
+
+class InstallResult:
+    """The outcome of an install; a denial or vulnerable set has success=False and an error."""
+
+    success: bool
+    skill_id: str
+    image_tag: Optional[str]
+    lock: Optional[Lock]
+    vulnerabilities: List[Vulnerability]
+    denials: List[Dict[str, str]]
+    conflicts: List[str]
+    build_logs: List[str]
+    error: Optional[str]
+    reused: bool
+    downloaded: List[str]
+
+class ExecutionResult:
+    """How a sandbox run ended; a non-zero exit is a result, not an exception."""
+
+    stdout: str
+    stderr: str
+    exit_code: Optional[int]
+    verdict: Verdict
+    duration_ms: int
+    truncated: bool
+    value: Any
+    """The JSON value of `result` if the code defined one, else None."""
+    image: str
+    @property
+    def timed_out(self) -> bool: ...
+    @property
+    def ok(self) -> bool: ...
+
+class PackageGovernance:
+    """Decides which agent may use which package version, from records in a SQLite store."""
+
+    def __init__(
+        self, db: Optional[str] = None, *, maturity_resolver: Optional[Callable[[str], Optional[str]]] = None
+    ) -> None:
+        """Open (or create) the store; ":memory:" for tests, None for the default path.
+
+        Raises:
+            InvalidArgumentError: the path cannot be opened.
+        """
+    @property
+    def db(self) -> str: ...
+    def set_agent_maturity(self, agent_id: str, level: str, *, actor: Optional[str] = None) -> None:
+        """Record a level (student, intern, supervised, autonomous) or a state (paused, stopped, ...).
+
+        Raises:
+            InvalidArgumentError: unknown level or state.
+        """
+    def check(self, agent_id: str, package: str, version: str) -> Decision:
+        """Decide whether the agent may use the package at this exact version.
+
+        Raises:
+            InvalidArgumentError: the version is not PEP 440.
+        """
+    def approve(self, requirement: str, *, min_maturity: str = "intern", approved_by: Optional[str] = None) -> PolicyRecord:
+        """Approve a range such as "numpy>=1.26,<2" (a bare name covers every version)."""
+    def ban(self, requirement: str, *, reason: str, banned_by: Optional[str] = None) -> PolicyRecord:
+        """Ban a range for every agent.
+
+        Raises:
+            InvalidArgumentError: the reason is empty.
+        """
+    def request_approval(
+        self, requirement: str, *, requested_by: Optional[str] = None, reason: Optional[str] = None
+    ) -> PolicyRecord:
+        """Record a pending request; an active or banned record is returned unchanged."""
+    def list(self, *, status: Optional[Literal["active", "pending", "banned"]] = None) -> List[PolicyRecord]: ...
+    def apply_policy_file(self, path: Union[str, PathLike[str]], *, actor: str = "policy-file") -> Dict[str, int]:
+        """Apply a TOML file of [[agents]], [[approve]] and [[ban]] entries; all entries are checked first."""
+    def audit_log(self, *, action: Optional[str] = None, limit: int = 100) -> List[Dict[str, Any]]:
+        """Return audit entries, newest first."""
+
+class DependencyScanner:
+    """Resolves requirements into a lock and checks it against governance and advisories."""
+
+    def __init__(
+        self,
+        db: Optional[str] = None,
+        *,
+        governance: Optional[PackageGovernance] = None,
+        index_url: Optional[str] = None,
+        max_advisory_age_days: float = 7.0,
+    ) -> None: ...
+    def import_advisories(
+        self, source: str, *, progress: Optional[Callable[[int, Optional[int]], None]] = None
+    ) -> Dict[str, Any]:
+        """Import OSV records from a directory, .zip, .tar.gz or HTTP(S) URL, in one transaction.
+
+        Raises:
+            AdvisoryDatabaseError: the source cannot be read or downloaded.
+        """
+    def sync_advisories(self) -> Optional[Dict[str, Any]]:
+        """Import from SKILLGUARD_ADVISORY_SOURCE when the database is missing, empty or stale."""
+    def advisory_status(self) -> Dict[str, Any]: ...
+    def advisories_for(self, name: str, version: str) -> List[Vulnerability]: ...
+    def resolve(self, requirements: Sequence[str], *, python_version: Optional[str] = None) -> Lock:
+        """Resolve for CPython (default 3.11.2) on manylinux x86_64.
+
+        Raises:
+            RequirementError: a malformed line, or a URL, path or option line.
+            ResolutionError: no set of wheels satisfies the requirements.
+            PackageIndexError: the index is unreachable.
+        """
+    def scan(
+        self, requirements: Sequence[str], *, agent_id: Optional[str] = None, python_version: Optional[str] = None
+    ) -> ScanReport:
+        """Resolve, govern every package (when agent_id is given) and match advisories.
+
+        Raises:
+            AdvisoryDatabaseError: the database is missing, empty or stale.
+            RequirementError: a malformed line, or a URL, path or option line.
+        """
+
+class PackageInstaller:
+    """Builds one image per lock and runs skill code in it."""
+
+    def __init__(
+        self,
+        db: Optional[str] = None,
+        *,
+        scanner: Optional[DependencyScanner] = None,
+        base_image: Optional[str] = None,
+        cache_dir: Optional[Union[str, PathLike[str]]] = None,
+    ) -> None: ...
+    @property
+    def base_image(self) -> str: ...
+    def install(
+        self,
+        skill_id: str,
+        requirements: Sequence[str],
+        *,
+        agent_id: str,
+        scan_for_vulnerabilities: bool = True,
+        on_log: Optional[Callable[[str], None]] = None,
+    ) -> InstallResult:
+        """Govern, scan, download, verify and build; reuse the image of an identical lock.
+
+        Raises:
+            DockerUnavailable: no engine answers.
+            BuildError: the image build failed.
+            AdvisoryDatabaseError: the database is missing, empty or stale.
+        """
+    def execute(
+        self,
+        skill_id: str,
+        code: str,
+        *,
+        inputs: Optional[Dict[str, Any]] = None,
+        timeout: Optional[float] = None,
+        memory: Optional[str] = None,
+        cpus: Optional[float] = None,
+    ) -> ExecutionResult:
+        """Run code in the skill's image; `inputs` is available to it as a dict.
+
+        Raises:
+            ImageNotFound: the skill has no installed image.
+            InvalidArgumentError: a limit is out of bounds.
+        """
+    def skill_images(self) -> List[Dict[str, str]]: ...
+
+class Sandbox:
+    """Runs code in a hardened container of any image that has python3."""
+
+    def __init__(self, *, image: Optional[str] = None) -> None: ...
+    def run(
+        self,
+        code: str,
+        *,
+        image: Optional[str] = None,
+        inputs: Optional[Dict[str, Any]] = None,
+        timeout: Optional[float] = None,
+        memory: Optional[str] = None,
+        cpus: Optional[float] = None,
+        pids: Optional[int] = None,
+        output_limit: Optional[int] = None,
+    ) -> ExecutionResult:
+        """Run code with inputs; limits default to 30 s, 256m, 0.5 CPUs, 128 processes, 1 MiB output per stream.
+
+        Raises:
+            InvalidArgumentError: a limit is out of bounds or the image reference is invalid.
+            ImageNotFound: the image is missing and cannot be pulled.
+            DockerUnavailable: no engine answers.
+        """
+    def sweep(self) -> int:
+        """Remove sandbox containers left by exited processes; return how many."""
+
+def load_skill(directory: Union[str, PathLike[str]]) -> Dict[str, Any]:
+    """Read DIR/SKILL.md into name, packages, agent, inputs and code.
+
+    Raises:
+        SkillError: the file is missing its front matter or code block.
+    """
+
+def normalize_name(name: str) -> str:
+    """Normalise a distribution name as PEP 503 does."""
+
+def parse_requirements(lines: Sequence[str]) -> List[str]:
+    """Check requirement lines and return their normalised names.
+
+    Raises:
+        RequirementError: a malformed line, or a URL, path or option line.
+    """
