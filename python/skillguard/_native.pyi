@@ -24,7 +24,7 @@ class PolicyRecord:
     updated_at: str
 
 class Decision:
-    """The answer to "may this agent use this package version?"; truthy when allowed."""
+    """The decision on "may this agent use this package version?"; truthy when allowed."""
 
     allowed: bool
     maturity_required: Optional[str]
@@ -99,7 +99,7 @@ class InstallResult:
     downloaded: List[str]
 
 class ExecutionResult:
-    """How a sandbox run ended; a non-zero exit is a result, not an exception."""
+    """The outcome of a sandbox run; a non-zero exit is a result, not an exception."""
 
     stdout: str
     stderr: str
@@ -224,7 +224,7 @@ class PackageInstaller:
         """Govern, scan, download, verify and build; reuse the image of an identical lock.
 
         Raises:
-            DockerUnavailable: no engine answers.
+            DockerUnavailable: no engine responds.
             BuildError: the image build failed.
             AdvisoryDatabaseError: the database is missing, empty or stale.
         """
@@ -267,7 +267,7 @@ class Sandbox:
         Raises:
             InvalidArgumentError: a limit is out of bounds or the image reference is invalid.
             ImageNotFound: the image is missing and cannot be pulled.
-            DockerUnavailable: no engine answers.
+            DockerUnavailable: no engine responds.
         """
     def sweep(self) -> int:
         """Remove sandbox containers left by exited processes; return how many."""

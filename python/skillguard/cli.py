@@ -61,7 +61,7 @@ def _run_skill(arguments: argparse.Namespace) -> int:
         on_log=lambda line: print(f"    {line}", flush=True),
     )
     if not installed.success:
-        print(f"install refused: {installed.error}", file=sys.stderr)
+        print(f"install denied: {installed.error}", file=sys.stderr)
         return 1
     assert installed.lock is not None
     for package in installed.lock.packages:

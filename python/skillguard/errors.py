@@ -30,7 +30,7 @@ class StoreError(SkillguardError):
 
 
 class DockerUnavailable(SkillguardError):
-    """No Docker engine answers at the configured address."""
+    """No Docker engine responds at the configured address."""
 
 
 class ImageNotFound(SkillguardError):

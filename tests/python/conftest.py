@@ -31,7 +31,7 @@ def snapshot() -> Path:
 
 @pytest.fixture(scope="session")
 def docker_engine() -> None:
-    """Fails (never skips) when no engine answers: Docker tests need a real one."""
+    """Fails (never skips) when no engine responds, because Docker tests need a real one."""
     try:
         docker_lines("info", "--format", "{{.ServerVersion}}")
     except (OSError, subprocess.CalledProcessError) as error:
