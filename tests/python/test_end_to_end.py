@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -191,3 +193,24 @@ def test_sweep_removes_containers_of_exited_processes(docker_engine):
         assert docker_lines("ps", "-aq", "--no-trunc", "--filter", f"id={orphan}") == []
     finally:
         subprocess.run(["docker", "rm", "-f", orphan], capture_output=True)
+
+
+def test_ctrl_c_during_run_removes_container(docker_engine):
+    script = (
+        "import skillguard, sys\n"
+        "try:\n"
+        f"    skillguard.Sandbox(image={BASE_IMAGE!r}).run('import time\\nwhile True: time.sleep(1)', timeout=120)\n"
+        "except KeyboardInterrupt:\n"
+        "    sys.exit(42)\n"
+    )
+    process = subprocess.Popen([sys.executable, "-c", script])
+    try:
+        started = time.monotonic()
+        while not docker_lines("ps", "-q", "--filter", f"label=skillguard.pid={process.pid}"):
+            assert time.monotonic() - started < 60, "the run never started a container"
+            time.sleep(0.2)
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=30) == 42
+    finally:
+        process.kill()
+    assert docker_lines("ps", "-aq", "--filter", f"label=skillguard.pid={process.pid}") == []
