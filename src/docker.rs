@@ -1,5 +1,7 @@
 //! The connection to the Docker engine and the image checks shared by builds and runs.
 
+use std::collections::HashMap;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use bollard::errors::Error as BollardError;
@@ -11,9 +13,19 @@ use futures_util::StreamExt;
 use crate::error::{Error, Result};
 
 /// Connects to the engine named by `DOCKER_HOST` (default: the local unix
-/// socket), agrees on an API version both sides speak, and checks it answers.
+/// socket), agrees on an API version both sides speak, and checks that it
+/// responds. The negotiated client is reused for later calls of this process
+/// with the same `DOCKER_HOST`, so a run costs no extra version or ping request.
 pub async fn connect() -> Result<Docker> {
+    static CLIENTS: Mutex<Option<HashMap<(u32, String), Docker>>> = Mutex::new(None);
     let host = std::env::var("DOCKER_HOST").unwrap_or_else(|_| "unix:///var/run/docker.sock".into());
+    // The pid is part of the key because a forked child gets a new runtime,
+    // and a client's connection pool belongs to the runtime that made it.
+    let key = (std::process::id(), host.clone());
+    if let Some(docker) = CLIENTS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get_or_insert_with(HashMap::new).get(&key) {
+        return Ok(docker.clone());
+    }
+
     let unavailable = |error: BollardError| {
         Error::DockerUnavailable(format!(
             "the Docker engine at {host} is not available: {error}\nhint: start dockerd (scripts/docker-up.sh does it on Debian) or set DOCKER_HOST"
@@ -25,6 +37,11 @@ pub async fn connect() -> Result<Docker> {
         .with_timeout(Duration::from_secs(3600));
     let docker = docker.negotiate_version().await.map_err(unavailable)?;
     docker.ping().await.map_err(unavailable)?;
+    CLIENTS
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .get_or_insert_with(HashMap::new)
+        .insert(key, docker.clone());
     Ok(docker)
 }
 

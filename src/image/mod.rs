@@ -3,7 +3,7 @@
 
 mod context;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex as StdMutex, OnceLock};
 
@@ -55,7 +55,7 @@ pub fn image_tag(lock: &Lock, base_image_id: &str) -> String {
     format!("{IMAGE_REPOSITORY}:{}", &hex::encode(hasher.finalize())[..32])
 }
 
-/// One lock per tag in this process, so concurrent installs of one lock build once.
+/// Returns the lock of one tag in this process, so concurrent installs of one lock build once.
 fn build_lock(tag: &str) -> Arc<tokio::sync::Mutex<()>> {
     static LOCKS: OnceLock<StdMutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>> = OnceLock::new();
     let mut locks = LOCKS.get_or_init(Default::default).lock().unwrap_or_else(|poisoned| poisoned.into_inner());
@@ -79,7 +79,7 @@ pub async fn build(
     let tag = image_tag(lock, &base_id);
 
     let guard = build_lock(&tag);
-    let _held = guard.lock().await;
+    let _building = guard.lock().await;
     if image_exists(docker, &tag).await? {
         log::debug!("image {tag} exists for lock {}; reusing it", lock.digest);
         return Ok(BuiltImage { tag, reused: true, build_logs: Vec::new() });
@@ -105,7 +105,7 @@ pub async fn build(
         .build();
 
     log::info!("building image {tag} for lock {} on {base_image}", lock.digest);
-    let mut logs: Vec<String> = Vec::new();
+    let mut logs: VecDeque<String> = VecDeque::new();
     let mut stream = docker.build_image(options, None, Some(body_full(context.into())));
     while let Some(item) = stream.next().await {
         let info = match item {
@@ -116,9 +116,9 @@ pub async fn build(
         if let Some(text) = info.stream.as_deref() {
             for line in text.lines().filter(|line| !line.trim().is_empty()) {
                 on_log(line);
-                logs.push(line.to_string());
+                logs.push_back(line.to_string());
                 if logs.len() > KEPT_LOG_LINES {
-                    logs.remove(0);
+                    logs.pop_front();
                 }
             }
         }
@@ -132,7 +132,7 @@ pub async fn build(
         return Err(build_failed(&tag, &logs, "the build ended without producing the image"));
     }
     log::info!("built image {tag}");
-    Ok(BuiltImage { tag, reused: false, build_logs: logs })
+    Ok(BuiltImage { tag, reused: false, build_logs: logs.into() })
 }
 
 /// Tells whether an image exists locally.
@@ -144,7 +144,7 @@ pub async fn image_exists(docker: &Docker, reference: &str) -> Result<bool> {
     }
 }
 
-fn build_failed(tag: &str, logs: &[String], message: &str) -> Error {
+fn build_failed(tag: &str, logs: &VecDeque<String>, message: &str) -> Error {
     let tail: Vec<&str> = logs.iter().rev().take(20).rev().map(String::as_str).collect();
     Error::Build(format!(
         "build of image {tag} failed: {}\n--- last lines of the build log ---\n{}",
