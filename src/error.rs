@@ -44,7 +44,7 @@ pub enum Error {
         source: std::io::Error,
     },
 
-    /// No Docker engine answers at the configured address.
+    /// No Docker engine responds at the configured address.
     #[error("{0}")]
     DockerUnavailable(String),
 

@@ -57,7 +57,7 @@ pub struct Installer {
     pub wheel_cache: PathBuf,
 }
 
-/// The default wheel cache: `$SKILLGUARD_CACHE_DIR/wheels`, else `<cache dir>/skillguard/wheels`.
+/// Returns the default wheel cache: `$SKILLGUARD_CACHE_DIR/wheels`, else `<cache dir>/skillguard/wheels`.
 pub fn default_wheel_cache() -> PathBuf {
     if let Ok(directory) = std::env::var("SKILLGUARD_CACHE_DIR") {
         if !directory.is_empty() {
@@ -70,7 +70,7 @@ pub fn default_wheel_cache() -> PathBuf {
         .join("wheels")
 }
 
-/// The default base image: `$SKILLGUARD_BASE_IMAGE`, else `python:3.11-slim`.
+/// Returns the default base image: `$SKILLGUARD_BASE_IMAGE`, else `python:3.11-slim`.
 pub fn default_base_image() -> String {
     std::env::var("SKILLGUARD_BASE_IMAGE")
         .ok()

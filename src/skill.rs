@@ -109,7 +109,8 @@ mod tests {
     #[test]
     fn missing_parts_are_named() {
         let error = parse("# no front matter", "a/SKILL.md", Path::new("a")).unwrap_err().to_string();
-        assert!(error.contains("a/SKILL.md") && error.contains("front matter"), "{error}");
+        assert!(error.contains("a/SKILL.md"), "{error}");
+        assert!(error.contains("front matter"), "{error}");
         let error = parse("---\npackages: []\n---\nno code", "b/SKILL.md", Path::new("b")).unwrap_err().to_string();
         assert!(error.contains("no ```python code block"), "{error}");
     }

@@ -66,8 +66,8 @@ def _run_skill(arguments: argparse.Namespace) -> int:
     assert installed.lock is not None
     for package in installed.lock.packages:
         print(f"    locked {package.name}=={package.version}  sha256:{package.sha256[:16]}…")
-    how = "reused" if installed.reused else "built"
-    _step(f"{how} image {installed.image_tag} in {time.monotonic() - started:.1f} s")
+    outcome = "reused" if installed.reused else "built"
+    _step(f"{outcome} image {installed.image_tag} in {time.monotonic() - started:.1f} s")
 
     _step(f"running skill {skill_id} in a sandbox container")
     run = installer.execute(skill_id, skill["code"], inputs=skill["inputs"], timeout=arguments.timeout)

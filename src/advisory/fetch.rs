@@ -86,7 +86,7 @@ async fn download(url: &str, path: &Path, progress: &Progress) -> Result<()> {
     Ok(())
 }
 
-/// The advisory source: `SKILLGUARD_ADVISORY_SOURCE`, else OSV's public PyPI export.
+/// Returns the advisory source: `SKILLGUARD_ADVISORY_SOURCE`, else OSV's public PyPI export.
 pub fn configured_source() -> String {
     std::env::var(super::SOURCE_VARIABLE)
         .ok()

@@ -74,7 +74,7 @@ pub fn count_invalid_versions(ranges: &[OsvRange], versions: &[String]) -> usize
     in_ranges + in_list
 }
 
-/// The `fixed` versions of the ranges, for reports.
+/// Returns the `fixed` versions of the ranges, for reports.
 pub fn fixed_versions(ranges: &[OsvRange]) -> Vec<String> {
     ranges
         .iter()

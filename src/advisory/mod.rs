@@ -47,7 +47,7 @@ pub struct Vulnerability {
     pub source: String,
 }
 
-/// What one import did.
+/// The counts and digest of one import.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct ImportReport {
     pub source: String,
@@ -292,7 +292,7 @@ impl AdvisoryDb {
     }
 }
 
-/// A digest over every stored record's id, modification time and withdrawal,
+/// Computes a digest over every stored record's id, modification time and withdrawal,
 /// so two databases with the same content have the same digest.
 fn database_digest(connection: &rusqlite::Connection) -> Result<String> {
     let mut hasher = Sha256::new();

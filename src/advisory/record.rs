@@ -72,7 +72,7 @@ impl OsvRecord {
         }
     }
 
-    /// The CVSS v3 vector, if the record carries one.
+    /// Returns the CVSS v3 vector, if the record has one.
     pub fn cvss_v3(&self) -> Option<&str> {
         self.severity
             .iter()

@@ -7,7 +7,7 @@ pub const MATURITY_ORDER: [&str; 4] = ["student", "intern", "supervised", "auton
 /// Agent states that deny every package whatever the agent's level was.
 pub const INACTIVE_STATES: [&str; 4] = ["paused", "stopped", "deprecated", "deleted"];
 
-/// The rank of a maturity level in [`MATURITY_ORDER`], compared case-insensitively.
+/// Returns the rank of a maturity level in [`MATURITY_ORDER`], compared case-insensitively.
 pub fn rank(level: &str) -> Option<usize> {
     let level = level.trim();
     MATURITY_ORDER.iter().position(|known| known.eq_ignore_ascii_case(level))

@@ -24,7 +24,7 @@ pub use policy::{PolicyRecord, STATUS_ACTIVE, STATUS_BANNED, STATUS_PENDING};
 /// agents table). `Ok(None)` means the agent is unknown there.
 pub type MaturityResolver = Arc<dyn Fn(&str) -> Result<Option<String>> + Send + Sync>;
 
-/// The answer to "may this agent use this package version?".
+/// The decision on "may this agent use this package version?".
 #[derive(Clone, Debug, Serialize)]
 pub struct Decision {
     pub allowed: bool,
@@ -112,11 +112,11 @@ impl Governance {
 
     /// Decides whether `agent_id` may use `name` at the exact `version`.
     ///
-    /// The rules, in order: a matching ban denies everyone; an agent that is
-    /// not at a maturity level (paused, stopped, unknown states) is denied; a
-    /// student (or unknown agent) is denied; with no matching active record the
-    /// package is pending or not in the registry; otherwise the agent needs at
-    /// least the lowest minimum maturity among the matching active records.
+    /// The rules apply in order. A matching ban denies everyone. An agent that
+    /// is not at a maturity level (paused, stopped, unknown states) is denied,
+    /// and so is a student or an unknown agent. With no matching active record
+    /// the package is pending or not in the registry. Otherwise the agent needs
+    /// at least the lowest minimum maturity among the matching active records.
     pub fn check(&self, agent_id: &str, name: &str, version: &str) -> Result<Decision> {
         let name = normalize_name(name);
         let parsed_version = Version::from_str(version.trim()).map_err(|error| {
@@ -304,7 +304,7 @@ mod tests {
     }
 
     #[test]
-    fn unknown_agent_is_student_and_paused_agent_is_denied() {
+    fn unknown_and_paused_agents_denied() {
         let governance = governance();
         governance.approve("six", "intern", None).unwrap();
         assert_eq!(governance.check("nobody", "six", "1.16.0").unwrap().rule, "student");

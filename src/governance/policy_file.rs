@@ -41,7 +41,7 @@ struct BanEntry {
     banned_by: Option<String>,
 }
 
-/// What applying a policy file changed.
+/// The counts of entries a policy file applied.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct PolicySummary {
     pub agents: usize,

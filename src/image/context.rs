@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 use crate::resolve::Lock;
 
-/// Where the virtual environment lives inside skill images.
+/// The path of the virtual environment inside skill images.
 pub const VENV: &str = "/opt/skillguard-venv";
 
 /// Writes the Dockerfile for a base image id. The install happens in a first
-/// stage that holds the wheels; the final stage copies only the environment.
+/// stage that contains the wheels, and the final stage copies only the environment.
 pub fn dockerfile(base_image_id: &str) -> String {
     format!(
         "FROM {base_image_id} AS install

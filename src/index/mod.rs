@@ -110,7 +110,7 @@ impl IndexClient {
         Ok(IndexClient { http, index_url })
     }
 
-    /// The index URL with any credentials masked, for messages.
+    /// Returns the index URL with any credentials masked, for messages.
     pub fn display_url(&self) -> String {
         mask_url(self.index_url.as_str())
     }
@@ -147,7 +147,7 @@ impl IndexClient {
         if !content_type.contains("json") {
             // TODO: fall back to the HTML simple API (PEP 503) for indexes without PEP 691.
             return Err(Error::Index(format!(
-                "index {} answered {name} with {content_type:?}, not the JSON simple API (PEP 691)",
+                "index {} returned {content_type:?} for {name}, not the JSON simple API (PEP 691)",
                 self.display_url()
             )));
         }
@@ -214,7 +214,7 @@ impl IndexClient {
             .map_err(|error| Error::Index(format!("download of {filename} failed: {error}")))?;
 
         // Write to a temporary name and rename only after the hash matched, so
-        // the cache never holds a partial or unverified file under the real name.
+        // the cache never contains a partial or unverified file under the real name.
         let partial = directory.join(format!(".{filename}.{}.partial", std::process::id()));
         let mut output = tokio::fs::File::create(&partial).await.map_err(|error| Error::io("failed to create", &partial, error))?;
         let mut hasher = Sha256::new();

@@ -85,7 +85,7 @@ impl SupportedTags {
         SupportedTags { ranked }
     }
 
-    /// The rank of the best tag of `wheel` (lower is better), or `None` if the target cannot install it.
+    /// Returns the rank of the best tag of `wheel` (lower is better), or `None` if the target cannot install it.
     pub fn rank(&self, wheel: &WheelName) -> Option<usize> {
         self.ranked.iter().position(|(python, abi, platform)| {
             wheel.python_tags.contains(python) && wheel.abi_tags.contains(abi) && wheel.platform_tags.contains(platform)

@@ -7,14 +7,14 @@ use crate::error::Error;
 
 /// Converts a Python value to JSON through the `json` module, so inputs
 /// follow exactly the rules Python users expect (`True` → `true`, `None` → `null`).
-pub fn to_json(py: Python<'_>, value: &Bound<'_, PyAny>, what: &str) -> PyResult<serde_json::Value> {
+pub fn to_json(py: Python<'_>, value: &Bound<'_, PyAny>, description: &str) -> PyResult<serde_json::Value> {
     let text: String = py
         .import("json")?
         .call_method1("dumps", (value,))
-        .map_err(|error| super::errors::to_py(Error::InvalidArgument(format!("{what} must be JSON-serialisable: {error}"))))?
+        .map_err(|error| super::errors::to_py(Error::InvalidArgument(format!("{description} must be JSON-serialisable: {error}"))))?
         .extract()?;
     serde_json::from_str(&text)
-        .map_err(|error| super::errors::to_py(Error::InvalidArgument(format!("{what} is not valid JSON: {error}"))))
+        .map_err(|error| super::errors::to_py(Error::InvalidArgument(format!("{description} is not valid JSON: {error}"))))
 }
 
 /// Converts a JSON value to Python objects through the `json` module.

@@ -37,7 +37,7 @@ pub fn to_py(error: Error) -> PyErr {
     }
 }
 
-/// The error for a task that panicked inside the runtime; never a panic crossing into Python.
+/// Builds the error for a task that panicked inside the runtime, so no panic crosses into Python.
 pub fn internal(message: String) -> PyErr {
     SkillguardError::new_err(format!("internal error in skillguard: {message}"))
 }

@@ -1,4 +1,4 @@
-//! The PyO3 layer: the only part of the crate that knows about Python.
+//! The PyO3 layer: the only part of the crate that imports pyo3.
 
 mod classes;
 mod convert;

@@ -5,7 +5,7 @@ use pyo3::prelude::*;
 use super::convert::{from_json, to_python};
 use crate::{advisory, governance, install, resolve, sandbox, scan};
 
-/// The answer to a permission check.
+/// The decision of a permission check.
 #[pyclass(module = "skillguard", frozen, get_all)]
 pub struct Decision {
     allowed: bool,
@@ -177,7 +177,7 @@ impl Lock {
         self.inner.requirements.clone()
     }
 
-    /// The target environment as a dict.
+    /// Returns the target environment as a dict.
     #[getter]
     fn target(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
         to_python(py, &self.inner.target)
@@ -188,7 +188,7 @@ impl Lock {
         self.inner.to_json()
     }
 
-    /// The lock as a pip requirements file with hashes.
+    /// Renders the lock as a pip requirements file with hashes.
     fn to_requirements_txt(&self) -> String {
         self.inner.to_requirements_txt()
     }

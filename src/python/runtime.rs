@@ -1,5 +1,5 @@
 //! The tokio runtime behind every blocking call, and the loop that waits on
-//! it with the GIL released while still answering Ctrl-C.
+//! it with the GIL released while still handling Ctrl-C.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex};
@@ -16,7 +16,7 @@ use crate::sandbox::CancelSignal;
 /// How often a waiting call checks for signals such as Ctrl-C.
 const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
-/// One runtime per process. It is created on first use and again after a
+/// Returns the one runtime of this process. It is created on first use and again after a
 /// `fork()`, because a tokio runtime does not survive one.
 fn runtime() -> PyResult<Arc<Runtime>> {
     static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);

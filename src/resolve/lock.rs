@@ -16,7 +16,7 @@ pub struct LockedPackage {
     pub url: String,
     pub sha256: String,
     pub size: Option<u64>,
-    /// What pulled the package in: `<requirements>` for a top-level one, else
+    /// The origins that pulled the package in: `<requirements>` for a top-level one, else
     /// the parents as `name==version`.
     pub required_by: Vec<String>,
 }
@@ -53,7 +53,7 @@ impl Lock {
         }
     }
 
-    /// The lock as pip's hash-checking requirements file: one `name==version --hash=sha256:…` line per package.
+    /// Renders the lock as pip's hash-checking requirements file: one `name==version --hash=sha256:…` line per package.
     pub fn to_requirements_txt(&self) -> String {
         let mut text = String::new();
         for package in &self.packages {

@@ -1,10 +1,10 @@
 //! Resolution of a skill's requirements into a lock for the target image.
 //!
-//! TODO: this is a highest-compatible-version walk without backtracking: a
-//! conflict it meets is reported (naming both requirements) rather than
-//! solved. Replacing it with a proven solver (pubgrub) is tracked work; until
-//! then a resolution either succeeds with versions every requirement accepts,
-//! or fails, so it never produces a lock that breaks a requirement.
+//! TODO: this is a highest-compatible-version walk without backtracking, so
+//! a conflict it meets is reported (naming both requirements) rather than
+//! solved. A proven solver (pubgrub) is to replace it. Until then a resolution
+//! either succeeds with versions every requirement accepts or fails, so it
+//! never produces a lock that breaks a requirement.
 
 pub mod lock;
 pub mod target;

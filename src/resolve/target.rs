@@ -41,7 +41,7 @@ impl TargetEnv {
         }
     }
 
-    /// The PEP 508 marker environment of the target, not of the host.
+    /// Builds the PEP 508 marker environment of the target, not of the host.
     pub fn marker_environment(&self) -> Result<MarkerEnvironment> {
         let (major, minor) = self.python_version()?;
         let short = format!("{major}.{minor}");
@@ -61,7 +61,7 @@ impl TargetEnv {
         .map_err(|error| Error::InvalidArgument(format!("invalid target environment: {error}")))
     }
 
-    /// The wheel tags the target accepts, best first.
+    /// Returns the wheel tags the target accepts, best first.
     pub fn supported_tags(&self) -> Result<SupportedTags> {
         let (major, minor) = self.python_version()?;
         Ok(SupportedTags::cpython_linux(major, minor, &self.machine, self.glibc))

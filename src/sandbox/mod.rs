@@ -26,7 +26,7 @@ pub use spec::Limits;
 use output::{CappedBuffer, ResultSplitter};
 use spec::{hardened_container, MANAGED_LABEL};
 
-/// How a run ended.
+/// The way a run ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {

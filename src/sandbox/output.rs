@@ -80,7 +80,7 @@ impl ResultSplitter {
         }
     }
 
-    /// The result bytes, if the marker was seen.
+    /// Returns the result bytes, if the marker was seen.
     pub fn result_bytes(&self) -> Option<&[u8]> {
         self.in_result.then_some(self.result.bytes.as_slice())
     }

@@ -67,7 +67,7 @@ impl Store {
     }
 }
 
-/// The default database path: `$SKILLGUARD_DB`, else `<data dir>/skillguard/skillguard.db`.
+/// Returns the default database path: `$SKILLGUARD_DB`, else `<data dir>/skillguard/skillguard.db`.
 pub fn default_path() -> Result<PathBuf> {
     if let Ok(path) = std::env::var("SKILLGUARD_DB") {
         if !path.is_empty() {
