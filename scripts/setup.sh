@@ -27,6 +27,6 @@ bash scripts/base-image.sh
 if [ ! -x .venv/bin/python ]; then
   python3 -m venv .venv
 fi
-.venv/bin/pip install -q --disable-pip-version-check "maturin>=1.7,<2" "pytest>=8"
+.venv/bin/pip install -q --disable-pip-version-check "maturin>=1.7,<2" "pytest>=8" pyyaml packaging cvss
 echo "setup: building skillguard into .venv"
 .venv/bin/maturin develop -q

@@ -130,9 +130,9 @@ impl Installer {
             return Ok(result);
         }
         result.vulnerabilities = std::mem::take(&mut report.vulnerabilities);
-        if scan_for_vulnerabilities && !result.vulnerabilities.is_empty() {
-            let found: Vec<String> = result
-                .vulnerabilities
+        let denying: Vec<&Vulnerability> = result.vulnerabilities.iter().filter(|vulnerability| vulnerability.denies).collect();
+        if scan_for_vulnerabilities && !denying.is_empty() {
+            let found: Vec<String> = denying
                 .iter()
                 .map(|vulnerability| format!("{} {} ({})", vulnerability.package, vulnerability.version, vulnerability.id))
                 .collect();

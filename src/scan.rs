@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
 
-use crate::advisory::{AdvisoryDb, AdvisoryStatus, Vulnerability};
+use crate::advisory::{AdvisoryDb, AdvisoryStatus, SeverityPolicy, Vulnerability};
 use crate::error::{Error, Result};
 use crate::governance::Governance;
 use crate::index::IndexClient;
@@ -31,11 +31,14 @@ pub struct TreeNode {
 }
 
 /// Everything a scan found. `safe` is true only when the set resolved, no
-/// package was denied and no package has a known vulnerability.
+/// package was denied and no vulnerability denies under the severity policy.
 #[derive(Clone, Debug, Serialize)]
 pub struct ScanReport {
     pub safe: bool,
+    /// Matching records that are not waived; each says whether it denies.
     pub vulnerabilities: Vec<Vulnerability>,
+    /// Matching records ignored because of an active waiver.
+    pub waived: Vec<Vulnerability>,
     pub dependency_tree: BTreeMap<String, TreeNode>,
     pub conflicts: Vec<String>,
     pub denials: Vec<Denial>,
@@ -51,6 +54,8 @@ pub struct Scanner {
     pub governance: Option<Governance>,
     /// Days after the last import when the advisory database counts as stale.
     pub max_advisory_age_days: f64,
+    /// Which vulnerabilities deny.
+    pub severity_policy: SeverityPolicy,
 }
 
 impl Scanner {
@@ -75,6 +80,7 @@ impl Scanner {
                 return Ok(ScanReport {
                     safe: false,
                     vulnerabilities: Vec::new(),
+                    waived: Vec::new(),
                     dependency_tree: BTreeMap::new(),
                     conflicts: vec![message],
                     denials: Vec::new(),
@@ -94,10 +100,21 @@ impl Scanner {
             _ => Vec::new(),
         };
 
+        let packages: Vec<(&str, &str)> =
+            lock.packages.iter().map(|package| (package.name.as_str(), package.version.as_str())).collect();
+        let waivers = self.advisories.active_waivers()?;
         let mut vulnerabilities = Vec::new();
-        for package in &lock.packages {
-            vulnerabilities.extend(self.advisories.advisories_for(&package.name, &package.version)?);
+        let mut waived = Vec::new();
+        for mut vulnerability in self.advisories.match_packages(&packages)? {
+            // Malicious-package records cannot be waived, so a stored waiver never hides one.
+            if waivers.contains_key(&vulnerability.id) && !vulnerability.is_malicious() {
+                waived.push(vulnerability);
+                continue;
+            }
+            vulnerability.denies = self.severity_policy.denies(&vulnerability);
+            vulnerabilities.push(vulnerability);
         }
+        let denied_by_vulnerability = vulnerabilities.iter().any(|vulnerability| vulnerability.denies);
 
         let dependency_tree = lock
             .packages
@@ -113,8 +130,9 @@ impl Scanner {
             })
             .collect();
         Ok(ScanReport {
-            safe: denials.is_empty() && vulnerabilities.is_empty(),
+            safe: denials.is_empty() && !denied_by_vulnerability,
             vulnerabilities,
+            waived,
             dependency_tree,
             conflicts: Vec::new(),
             denials,

@@ -1,7 +1,7 @@
 """Type stubs and documentation of the native module built from the Rust crate."""
 
 from os import PathLike
-from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Union
+from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 __version__: str
 
@@ -41,10 +41,14 @@ class Vulnerability:
     package: str
     version: str
     fixed_versions: List[str]
-    severity: Optional[str]
-    """The CVSS v3 vector when the record has one, else None."""
+    severity: Optional[Literal["none", "low", "medium", "high", "critical"]]
+    """The CVSS v3 rating when the record has a CVSS v3 vector, else None (never a guess)."""
+    cvss_score: Optional[float]
+    cvss_vector: Optional[str]
     summary: Optional[str]
     source: str
+    denies: bool
+    """Whether the scanner's severity policy denies because of this record."""
 
 class LockedPackage:
     """One locked distribution: an exact wheel with its sha256."""
@@ -77,6 +81,7 @@ class ScanReport:
 
     safe: bool
     vulnerabilities: List[Vulnerability]
+    waived: List[Vulnerability]
     dependency_tree: Dict[str, Dict[str, Any]]
     conflicts: List[str]
     denials: List[Dict[str, str]]
@@ -168,7 +173,16 @@ class DependencyScanner:
         governance: Optional[PackageGovernance] = None,
         index_url: Optional[str] = None,
         max_advisory_age_days: float = 7.0,
-    ) -> None: ...
+        deny_severity: Optional[Literal["none", "low", "medium", "high", "critical"]] = None,
+        deny_unknown_severity: bool = True,
+    ) -> None:
+        """Open the store. By default every vulnerability denies; with `deny_severity`
+        only those rated at or above it, plus unrated ones when `deny_unknown_severity`.
+        Malicious-package records (ids `MAL-…`) always deny.
+
+        Raises:
+            InvalidArgumentError: an unknown rating or a non-positive age.
+        """
     def import_advisories(
         self, source: str, *, progress: Optional[Callable[[int, Optional[int]], None]] = None
     ) -> Dict[str, Any]:
@@ -180,7 +194,23 @@ class DependencyScanner:
     def sync_advisories(self) -> Optional[Dict[str, Any]]:
         """Import from SKILLGUARD_ADVISORY_SOURCE when the database is missing, empty or stale."""
     def advisory_status(self) -> Dict[str, Any]: ...
-    def advisories_for(self, name: str, version: str) -> List[Vulnerability]: ...
+    def advisories_for(self, name: str, version: str) -> List[Vulnerability]:
+        """Return the records affecting one exact version; withdrawn records never match."""
+    def match_packages(self, packages: Sequence[Tuple[str, str]]) -> List[Vulnerability]:
+        """Match many (name, version) pairs at once."""
+    def advisory_data_errors(self) -> List[Dict[str, str]]:
+        """List versions that records name explicitly but their own ECOSYSTEM ranges exclude."""
+    def waive(
+        self, advisory_id: str, *, reason: str, expires_at: Optional[str] = None, waived_by: Optional[str] = None
+    ) -> Dict[str, Any]:
+        """Ignore an advisory until `expires_at` (ISO 8601, UTC) or until removed; audited.
+
+        Raises:
+            InvalidArgumentError: no reason, an invalid expiry, or a `MAL-` id.
+        """
+    def remove_waiver(self, advisory_id: str, *, removed_by: Optional[str] = None) -> bool: ...
+    def waivers(self) -> List[Dict[str, Any]]:
+        """List every waiver, expired ones with `active` False."""
     def resolve(self, requirements: Sequence[str], *, python_version: Optional[str] = None) -> Lock:
         """Resolve for CPython (default 3.11.2) on manylinux x86_64.
 
@@ -278,6 +308,9 @@ def load_skill(directory: Union[str, PathLike[str]]) -> Dict[str, Any]:
     Raises:
         SkillError: the file is missing its front matter or code block.
     """
+
+def cvss_base_score(vector: str) -> Optional[Tuple[float, str]]:
+    """Compute the CVSS v3 base score and rating of a vector; None when it is not a valid v3 vector."""
 
 def normalize_name(name: str) -> str:
     """Normalise a distribution name as PEP 503 does."""

@@ -93,6 +93,15 @@ def _advisories(arguments: argparse.Namespace) -> int:
         print()
         print(json.dumps(report, indent=2))
         return 0
+    if arguments.advisory_command == "check":
+        errors = scanner.advisory_data_errors()
+        for error in errors:
+            print(f"{error['advisory_id']}: {error['package']} {error['version']} is listed but outside the record's ranges")
+        print(f"{len(errors)} data error(s)")
+        return 0
+    if arguments.advisory_command == "waive":
+        print(json.dumps(scanner.waive(arguments.id, reason=arguments.reason, expires_at=arguments.expires, waived_by=arguments.by), indent=2))
+        return 0
     if arguments.advisory_command == "sync":
         report = scanner.sync_advisories()
         print("advisory database is current" if report is None else json.dumps(report, indent=2))
@@ -129,6 +138,12 @@ def build_parser() -> argparse.ArgumentParser:
     imported.add_argument("source")
     advisory_commands.add_parser("sync", help="import from $SKILLGUARD_ADVISORY_SOURCE if missing or stale")
     advisory_commands.add_parser("status", help="print record count, digest and age")
+    advisory_commands.add_parser("check", help="list versions records name but their own ranges exclude")
+    waive = advisory_commands.add_parser("waive", help="ignore one advisory id, with a reason")
+    waive.add_argument("id")
+    waive.add_argument("--reason", required=True, help="why the advisory does not apply")
+    waive.add_argument("--expires", help="ISO 8601 time after which the waiver lapses")
+    waive.add_argument("--by", help="name recorded in the audit log")
     advisories.set_defaults(handler=_advisories)
 
     policy = commands.add_parser("policy", help="apply a TOML policy file")

@@ -1,17 +1,21 @@
 //! The advisory database: OSV records imported into the store, matched
 //! exactly against package versions, and refused when missing or stale.
 
+pub mod cvss;
 mod fetch;
-pub use fetch::configured_source;
 mod import;
+mod index;
 pub mod matching;
 mod record;
+mod waivers;
 
-use std::collections::HashMap;
+pub use fetch::configured_source;
+pub use index::DataError;
+pub use waivers::Waiver;
+
 use std::path::Path;
-use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
-use pep508_rs::pep440_rs::Version;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
@@ -41,10 +45,52 @@ pub struct Vulnerability {
     pub package: String,
     pub version: String,
     pub fixed_versions: Vec<String>,
-    /// The CVSS v3 vector when the record has one; `None` otherwise, never a guess.
+    /// The CVSS v3 rating (`none`, `low`, `medium`, `high`, `critical`) when
+    /// the record has a CVSS v3 vector; `None` otherwise, never a guess.
     pub severity: Option<String>,
+    pub cvss_score: Option<f64>,
+    pub cvss_vector: Option<String>,
     pub summary: Option<String>,
     pub source: String,
+    /// Whether the scanner's severity policy denies because of this record.
+    pub denies: bool,
+}
+
+impl Vulnerability {
+    /// Tells whether the record marks a malicious package (OSV ids `MAL-…`).
+    pub fn is_malicious(&self) -> bool {
+        self.id.starts_with("MAL-")
+    }
+}
+
+/// The rule deciding which vulnerabilities deny a scan. A malicious-package record always denies.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeverityPolicy {
+    /// Deny at or above this rating; `None` denies every vulnerability.
+    pub deny_at: Option<cvss::Rating>,
+    /// Whether a vulnerability without a CVSS v3 rating denies when `deny_at` is set.
+    pub deny_unknown: bool,
+}
+
+impl Default for SeverityPolicy {
+    /// Returns the policy under which every vulnerability denies.
+    fn default() -> Self {
+        SeverityPolicy { deny_at: None, deny_unknown: true }
+    }
+}
+
+impl SeverityPolicy {
+    /// Tells whether `vulnerability` denies under this policy.
+    pub fn denies(&self, vulnerability: &Vulnerability) -> bool {
+        if vulnerability.is_malicious() {
+            return true;
+        }
+        let Some(threshold) = self.deny_at else { return true };
+        match vulnerability.severity.as_deref().and_then(cvss::Rating::parse) {
+            Some(rating) => rating >= threshold,
+            None => self.deny_unknown,
+        }
+    }
 }
 
 /// The counts and digest of one import.
@@ -78,11 +124,48 @@ pub struct AdvisoryStatus {
 #[derive(Clone)]
 pub struct AdvisoryDb {
     store: Store,
+    index: Arc<Mutex<Option<Arc<index::CompiledIndex>>>>,
 }
 
 impl AdvisoryDb {
     pub fn new(store: Store) -> Self {
-        AdvisoryDb { store }
+        AdvisoryDb { store, index: Arc::default() }
+    }
+
+    /// Returns the compiled index, rebuilding it when an import (by this or
+    /// another process) happened since it was built.
+    fn compiled(&self) -> Result<Arc<index::CompiledIndex>> {
+        let connection = self.store.lock();
+        let generation: i64 = connection.query_row("SELECT coalesce(max(id), 0) FROM advisory_imports", [], |row| row.get(0))?;
+        let mut cached = self.index.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(index) = cached.as_ref().filter(|index| index.generation == generation) {
+            return Ok(index.clone());
+        }
+        let index = Arc::new(index::CompiledIndex::load(&connection, generation)?);
+        log::debug!("compiled the advisory index for import {generation}");
+        *cached = Some(index.clone());
+        Ok(index)
+    }
+
+    /// Returns the records affecting each (name, version), in input order.
+    pub fn match_packages<N: AsRef<str>, V: AsRef<str>>(&self, packages: &[(N, V)]) -> Result<Vec<Vulnerability>> {
+        let index = self.compiled()?;
+        let mut found = Vec::new();
+        for (name, version) in packages {
+            found.extend(index.matches(name.as_ref(), version.as_ref())?);
+        }
+        Ok(found)
+    }
+
+    /// Lists versions that records name explicitly but that their own
+    /// `ECOSYSTEM` ranges exclude: errors in the data, by record id.
+    pub fn data_errors(&self) -> Result<Vec<DataError>> {
+        Ok(self.compiled()?.data_errors())
+    }
+
+    /// Counts (advisories, packages) that can match, withdrawn records excluded.
+    pub fn counts(&self) -> Result<(usize, usize)> {
+        Ok(self.compiled()?.counts())
     }
 
     /// Imports OSV records from a directory, `.zip` or `.tar.gz`, all in one
@@ -247,48 +330,7 @@ impl AdvisoryDb {
 
     /// Returns every record that affects `name` at exactly `version`. Withdrawn records never match.
     pub fn advisories_for(&self, name: &str, version: &str) -> Result<Vec<Vulnerability>> {
-        let name = normalize_name(name);
-        let parsed = Version::from_str(version.trim())
-            .map_err(|error| Error::InvalidArgument(format!("invalid version {version:?} for package {name}: {error}")))?;
-        let connection = self.store.lock();
-        let mut statement = connection.prepare_cached(
-            "SELECT a.id, a.aliases, a.summary, a.severity, f.ranges, f.versions
-             FROM advisory_affected f JOIN advisories a ON a.id = f.advisory_id
-             WHERE f.package = ?1 AND a.withdrawn IS NULL ORDER BY a.id",
-        )?;
-        let rows = statement.query_map([&name], |row| {
-            Ok((
-                row.get::<_, String>(0)?,
-                row.get::<_, String>(1)?,
-                row.get::<_, Option<String>>(2)?,
-                row.get::<_, Option<String>>(3)?,
-                row.get::<_, String>(4)?,
-                row.get::<_, String>(5)?,
-            ))
-        })?;
-
-        let mut found: HashMap<String, Vulnerability> = HashMap::new();
-        for row in rows {
-            let (id, aliases, summary, severity, ranges, versions) = row?;
-            let ranges: Vec<OsvRange> = serde_json::from_str(&ranges).unwrap_or_default();
-            let versions: Vec<String> = serde_json::from_str(&versions).unwrap_or_default();
-            if !matching::is_affected(&parsed, &ranges, &versions) {
-                continue;
-            }
-            found.entry(id.clone()).or_insert_with(|| Vulnerability {
-                id,
-                aliases: serde_json::from_str(&aliases).unwrap_or_default(),
-                package: name.clone(),
-                version: version.trim().to_string(),
-                fixed_versions: matching::fixed_versions(&ranges),
-                severity,
-                summary,
-                source: "osv".into(),
-            });
-        }
-        let mut vulnerabilities: Vec<Vulnerability> = found.into_values().collect();
-        vulnerabilities.sort_by(|left, right| left.id.cmp(&right.id));
-        Ok(vulnerabilities)
+        self.compiled()?.matches(name, version)
     }
 }
 
@@ -306,4 +348,114 @@ fn database_digest(connection: &rusqlite::Connection) -> Result<String> {
         }
     }
     Ok(format!("sha256:{}", hex::encode(hasher.finalize())))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(directory: &Path, name: &str, text: &str) {
+        std::fs::write(directory.join(name), text).unwrap();
+    }
+
+    fn record(id: &str, modified: &str, extra: &str) -> String {
+        format!(
+            r#"{{"id": "{id}", "modified": "{modified}", "affected": [{{"package": {{"ecosystem": "PyPI", "name": "Demo_Pkg"}},
+              "ranges": [{{"type": "ECOSYSTEM", "events": [{{"introduced": "1.0"}}, {{"fixed": "1.5"}}]}}]}}]{extra}}}"#
+        )
+    }
+
+    fn database() -> AdvisoryDb {
+        AdvisoryDb::new(Store::open(Some(":memory:")).unwrap())
+    }
+
+    #[test]
+    fn import_updates_by_modified_and_reports_bad_files() {
+        let directory = tempfile::tempdir().unwrap();
+        write(directory.path(), "A-1.json", &record("A-1", "2024-01-01T00:00:00Z", ""));
+        write(directory.path(), "broken.yaml", "id: [unclosed");
+        let advisories = database();
+
+        let first = advisories.import_path(directory.path(), "test").unwrap();
+        assert_eq!((first.inserted, first.updated, first.unchanged), (1, 0, 0));
+        assert_eq!(first.failed.len(), 1);
+        assert_eq!(first.failed[0].0, "broken.yaml");
+
+        write(directory.path(), "A-1.json", &record("A-1", "2024-02-01T00:00:00Z", ""));
+        let second = advisories.import_path(directory.path(), "test").unwrap();
+        assert_eq!((second.inserted, second.updated, second.unchanged), (0, 1, 0));
+        assert_ne!(first.digest, second.digest);
+        assert_eq!(advisories.advisories_for("demo-pkg", "1.2").unwrap().len(), 1);
+    }
+
+    #[test]
+    fn withdrawn_records_never_match() {
+        let directory = tempfile::tempdir().unwrap();
+        write(directory.path(), "W-1.json", &record("W-1", "2024-01-01T00:00:00Z", r#", "withdrawn": "2024-03-01T00:00:00Z""#));
+        let advisories = database();
+        advisories.import_path(directory.path(), "test").unwrap();
+        assert!(advisories.advisories_for("demo-pkg", "1.2").unwrap().is_empty());
+    }
+
+    #[test]
+    fn import_refreshes_compiled_index() {
+        let directory = tempfile::tempdir().unwrap();
+        let advisories = database();
+        advisories.import_path(directory.path(), "empty").unwrap();
+        assert!(advisories.advisories_for("demo-pkg", "1.2").unwrap().is_empty());
+        write(directory.path(), "A-1.json", &record("A-1", "2024-01-01T00:00:00Z", ""));
+        advisories.import_path(directory.path(), "one").unwrap();
+        assert_eq!(advisories.advisories_for("Demo.Pkg", "1.2").unwrap()[0].id, "A-1");
+    }
+
+    fn vulnerability(id: &str, severity: Option<&str>) -> Vulnerability {
+        Vulnerability {
+            id: id.into(),
+            aliases: Vec::new(),
+            package: "demo".into(),
+            version: "1.0".into(),
+            fixed_versions: Vec::new(),
+            severity: severity.map(str::to_string),
+            cvss_score: None,
+            cvss_vector: None,
+            summary: None,
+            source: "osv".into(),
+            denies: true,
+        }
+    }
+
+    #[test]
+    fn severity_policy_table() {
+        let any = SeverityPolicy::default();
+        let high = SeverityPolicy { deny_at: Some(cvss::Rating::High), deny_unknown: true };
+        let high_known_only = SeverityPolicy { deny_at: Some(cvss::Rating::High), deny_unknown: false };
+        let cases = [
+            (any, "PYSEC-1", Some("low"), true),
+            (any, "PYSEC-1", None, true),
+            (high, "PYSEC-1", Some("medium"), false),
+            (high, "PYSEC-1", Some("high"), true),
+            (high, "PYSEC-1", Some("critical"), true),
+            (high, "PYSEC-1", None, true),
+            (high_known_only, "PYSEC-1", None, false),
+            (high_known_only, "MAL-2024-1", None, true),
+            (high_known_only, "MAL-2024-1", Some("low"), true),
+        ];
+        for (policy, id, severity, expected) in cases {
+            assert_eq!(policy.denies(&vulnerability(id, severity)), expected, "{policy:?} {id} {severity:?}");
+        }
+    }
+
+    #[test]
+    fn waivers_need_a_reason_and_reject_malicious_ids() {
+        let advisories = database();
+        assert!(advisories.waive("PYSEC-1", " ", None, None).unwrap_err().to_string().contains("needs a reason"));
+        assert!(advisories.waive("MAL-2024-1", "false positive", None, None).unwrap_err().to_string().contains("cannot be waived"));
+        assert!(advisories.waive("PYSEC-1", "ok", Some("next week"), None).unwrap_err().to_string().contains("invalid waiver expiry"));
+
+        advisories.waive("PYSEC-1", "not reachable", Some("2000-01-01"), Some("alice")).unwrap();
+        advisories.waive("PYSEC-2", "not reachable", None, Some("alice")).unwrap();
+        let active = advisories.active_waivers().unwrap();
+        assert!(!active.contains_key("PYSEC-1"), "an expired waiver is inactive");
+        assert!(active.contains_key("PYSEC-2"));
+    }
 }

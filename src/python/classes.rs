@@ -12,7 +12,8 @@ use super::convert::{to_json, to_python};
 use super::errors::IntoPyResult;
 use super::results::{Decision, ExecutionResult, InstallResult, Lock, PolicyRecord, ScanReport, Vulnerability};
 use super::runtime::block_on;
-use crate::advisory::{AdvisoryDb, DEFAULT_MAX_AGE_DAYS};
+use crate::advisory::cvss::Rating;
+use crate::advisory::{AdvisoryDb, SeverityPolicy, DEFAULT_MAX_AGE_DAYS};
 use crate::governance::{policy_file, Governance, MaturityResolver};
 use crate::index::IndexClient;
 use crate::install::{default_base_image, default_wheel_cache, Installer};
@@ -113,8 +114,18 @@ pub struct DependencyScanner {
 #[pymethods]
 impl DependencyScanner {
     #[new]
-    #[pyo3(signature = (db = None, *, governance = None, index_url = None, max_advisory_age_days = DEFAULT_MAX_AGE_DAYS))]
-    fn new(db: Option<&str>, governance: Option<&PackageGovernance>, index_url: Option<&str>, max_advisory_age_days: f64) -> PyResult<Self> {
+    #[pyo3(signature = (
+        db = None, *, governance = None, index_url = None, max_advisory_age_days = DEFAULT_MAX_AGE_DAYS,
+        deny_severity = None, deny_unknown_severity = true
+    ))]
+    fn new(
+        db: Option<&str>,
+        governance: Option<&PackageGovernance>,
+        index_url: Option<&str>,
+        max_advisory_age_days: f64,
+        deny_severity: Option<&str>,
+        deny_unknown_severity: bool,
+    ) -> PyResult<Self> {
         // A scanner built with a governance object shares its database, so
         // ":memory:" means one database, not two.
         let store = match (governance, db) {
@@ -132,6 +143,7 @@ impl DependencyScanner {
             advisories: AdvisoryDb::new(store.clone()),
             governance: governance.map(|governance| governance.inner.clone()),
             max_advisory_age_days,
+            severity_policy: severity_policy(deny_severity, deny_unknown_severity)?,
         };
         Ok(DependencyScanner { inner, store })
     }
@@ -171,6 +183,30 @@ impl DependencyScanner {
         Ok(self.inner.advisories.advisories_for(name, version).py()?.into_iter().map(Vulnerability::from).collect())
     }
 
+    /// Matches many (name, version) pairs at once, as a scan of a resolved set does.
+    fn match_packages(&self, packages: Vec<(String, String)>) -> PyResult<Vec<Vulnerability>> {
+        Ok(self.inner.advisories.match_packages(&packages).py()?.into_iter().map(Vulnerability::from).collect())
+    }
+
+    /// Lists versions that records name explicitly but their own ranges exclude.
+    fn advisory_data_errors(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_python(py, &self.inner.advisories.data_errors().py()?)
+    }
+
+    #[pyo3(signature = (advisory_id, *, reason, expires_at = None, waived_by = None))]
+    fn waive(&self, py: Python<'_>, advisory_id: &str, reason: &str, expires_at: Option<&str>, waived_by: Option<&str>) -> PyResult<Py<PyAny>> {
+        to_python(py, &self.inner.advisories.waive(advisory_id, reason, expires_at, waived_by).py()?)
+    }
+
+    #[pyo3(signature = (advisory_id, *, removed_by = None))]
+    fn remove_waiver(&self, advisory_id: &str, removed_by: Option<&str>) -> PyResult<bool> {
+        self.inner.advisories.remove_waiver(advisory_id, removed_by).py()
+    }
+
+    fn waivers(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        to_python(py, &self.inner.advisories.waivers().py()?)
+    }
+
     /// Resolves requirements for CPython `python_version` on manylinux x86_64.
     #[pyo3(signature = (requirements, *, python_version = None))]
     fn resolve(&self, py: Python<'_>, requirements: Vec<String>, python_version: Option<String>) -> PyResult<Lock> {
@@ -189,6 +225,18 @@ impl DependencyScanner {
         })?;
         ScanReport::new(py, report)
     }
+}
+
+fn severity_policy(deny_severity: Option<&str>, deny_unknown: bool) -> PyResult<SeverityPolicy> {
+    let deny_at = match deny_severity {
+        None => None,
+        Some(text) => Some(Rating::parse(text).ok_or_else(|| {
+            super::errors::to_py(crate::Error::InvalidArgument(format!(
+                "invalid deny_severity {text:?}: expected one of none, low, medium, high, critical"
+            )))
+        })?),
+    };
+    Ok(SeverityPolicy { deny_at, deny_unknown })
 }
 
 fn target_for(python_version: Option<String>) -> TargetEnv {
@@ -218,6 +266,7 @@ impl PackageInstaller {
                     advisories: AdvisoryDb::new(store.clone()),
                     governance: Some(Governance::new(store.clone(), None)),
                     max_advisory_age_days: DEFAULT_MAX_AGE_DAYS,
+                    severity_policy: SeverityPolicy::default(),
                 };
                 (scanner, store)
             }

@@ -37,6 +37,12 @@ fn parse_requirements(lines: Vec<String>) -> PyResult<Vec<String>> {
     Ok(parsed.into_iter().map(|requirement| requirement.name).collect())
 }
 
+/// Computes the CVSS v3 base score and rating of a vector; `None` when it is not a valid v3 vector.
+#[pyfunction]
+fn cvss_base_score(vector: &str) -> Option<(f64, &'static str)> {
+    crate::advisory::cvss::base_score(vector).map(|score| (score.score, score.rating.as_str()))
+}
+
 #[pymodule]
 fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     // Routes the crate's `log` records to Python's `logging` under the logger `skillguard`.
@@ -60,5 +66,6 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
     module.add_function(wrap_pyfunction!(load_skill, module)?)?;
     module.add_function(wrap_pyfunction!(normalize_name, module)?)?;
     module.add_function(wrap_pyfunction!(parse_requirements, module)?)?;
+    module.add_function(wrap_pyfunction!(cvss_base_score, module)?)?;
     Ok(())
 }

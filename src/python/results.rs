@@ -79,38 +79,81 @@ impl PolicyRecord {
     }
 }
 
-/// A known vulnerability of one package version.
-#[pyclass(module = "skillguard", frozen, get_all)]
+/// A known vulnerability of one package version. Fields convert to Python
+/// objects when read, so a scan with many matches creates few objects.
+#[pyclass(module = "skillguard", frozen)]
 pub struct Vulnerability {
-    id: String,
-    aliases: Vec<String>,
-    package: String,
-    version: String,
-    fixed_versions: Vec<String>,
-    severity: Option<String>,
-    summary: Option<String>,
-    source: String,
+    inner: advisory::Vulnerability,
 }
 
 impl From<advisory::Vulnerability> for Vulnerability {
-    fn from(found: advisory::Vulnerability) -> Self {
-        Vulnerability {
-            id: found.id,
-            aliases: found.aliases,
-            package: found.package,
-            version: found.version,
-            fixed_versions: found.fixed_versions,
-            severity: found.severity,
-            summary: found.summary,
-            source: found.source,
-        }
+    fn from(inner: advisory::Vulnerability) -> Self {
+        Vulnerability { inner }
     }
 }
 
 #[pymethods]
 impl Vulnerability {
+    #[getter]
+    fn id(&self) -> &str {
+        &self.inner.id
+    }
+
+    #[getter]
+    fn aliases(&self) -> Vec<String> {
+        self.inner.aliases.clone()
+    }
+
+    #[getter]
+    fn package(&self) -> &str {
+        &self.inner.package
+    }
+
+    #[getter]
+    fn version(&self) -> &str {
+        &self.inner.version
+    }
+
+    #[getter]
+    fn fixed_versions(&self) -> Vec<String> {
+        self.inner.fixed_versions.clone()
+    }
+
+    #[getter]
+    fn severity(&self) -> Option<&str> {
+        self.inner.severity.as_deref()
+    }
+
+    #[getter]
+    fn cvss_score(&self) -> Option<f64> {
+        self.inner.cvss_score
+    }
+
+    #[getter]
+    fn cvss_vector(&self) -> Option<&str> {
+        self.inner.cvss_vector.as_deref()
+    }
+
+    #[getter]
+    fn summary(&self) -> Option<&str> {
+        self.inner.summary.as_deref()
+    }
+
+    #[getter]
+    fn source(&self) -> &str {
+        &self.inner.source
+    }
+
+    #[getter]
+    fn denies(&self) -> bool {
+        self.inner.denies
+    }
+
     fn __repr__(&self) -> String {
-        format!("Vulnerability(id={:?}, package={:?}, version={:?})", self.id, self.package, self.version)
+        format!(
+            "Vulnerability(id={:?}, package={:?}, version={:?}, severity={:?})",
+            self.inner.id, self.inner.package, self.inner.version, self.inner.severity
+        )
     }
 }
 
@@ -208,6 +251,7 @@ impl Lock {
 pub struct ScanReport {
     safe: bool,
     vulnerabilities: Vec<Py<Vulnerability>>,
+    waived: Vec<Py<Vulnerability>>,
     dependency_tree: Py<PyAny>,
     conflicts: Vec<String>,
     denials: Py<PyAny>,
@@ -223,6 +267,7 @@ impl ScanReport {
             denials: to_python(py, &report.denials)?,
             advisory_db: to_python(py, &report.advisory_db)?,
             vulnerabilities: vulnerabilities(py, report.vulnerabilities)?,
+            waived: vulnerabilities(py, report.waived)?,
             conflicts: report.conflicts,
             lock: report.lock.map(|inner| Py::new(py, Lock { inner })).transpose()?,
         })

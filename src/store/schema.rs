@@ -73,6 +73,14 @@ CREATE TABLE skill_images (
     lock         TEXT NOT NULL,
     installed_at TEXT NOT NULL
 );
+"#, r#"
+CREATE TABLE advisory_waivers (
+    advisory_id TEXT PRIMARY KEY,
+    reason      TEXT NOT NULL,
+    expires_at  TEXT,
+    waived_by   TEXT,
+    created_at  TEXT NOT NULL
+);
 "#];
 
 /// Brings the schema up to the newest version, one transaction per step.
