@@ -209,3 +209,44 @@ def test_waiver_moves_vulnerability_and_is_audited(database):
 def test_malicious_advisory_cannot_be_waived(database):
     with pytest.raises(ValueError, match="cannot be waived"):
         skillguard.DependencyScanner(database).waive("MAL-2024-1", reason="false positive")
+
+
+def test_import_from_url_reports_progress(snapshot, tmp_path):
+    payload = snapshot.read_bytes()
+
+    class SnapshotServer(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        def log_message(self, *arguments):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), SnapshotServer)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    progress = []
+    try:
+        scanner = skillguard.DependencyScanner(str(tmp_path / "url.db"))
+        report = scanner.import_advisories(
+            f"http://127.0.0.1:{server.server_port}/advisories.tar.gz",
+            progress=lambda received, total: progress.append((received, total)),
+        )
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert report["inserted"] > 2600
+    assert progress[-1] == (len(payload), len(payload))
+    assert all(total == len(payload) for _, total in progress)
+
+
+def test_failed_import_changes_nothing(database, tmp_path):
+    before = skillguard.DependencyScanner(database).advisory_status()
+    truncated = tmp_path / "truncated.tar.gz"
+    truncated.write_bytes(b"\x1f\x8b" + b"\x00" * 100)
+    with pytest.raises(skillguard.AdvisoryDatabaseError):
+        skillguard.DependencyScanner(database).import_advisories(str(truncated))
+    after = skillguard.DependencyScanner(database).advisory_status()
+    for key in ("records", "digest", "last_import", "source"):
+        assert after[key] == before[key], key
