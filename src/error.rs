@@ -52,6 +52,10 @@ pub enum Error {
     #[error("{0}")]
     ImageNotFound(String),
 
+    /// An image was quarantined by a rescan and may not run.
+    #[error("{0}")]
+    Quarantined(String),
+
     /// An image build failed; the message ends with the tail of the build log.
     #[error("{0}")]
     Build(String),

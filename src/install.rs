@@ -7,7 +7,6 @@ use std::time::Duration;
 
 use bollard::Docker;
 use futures_util::stream::{self, StreamExt};
-use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
 
@@ -15,13 +14,13 @@ use crate::advisory::Vulnerability;
 use crate::audit::{self, AuditEvent};
 use crate::docker::ensure_image;
 use crate::error::{Error, Result};
-use crate::image::{self, BuiltImage};
+use crate::image::{self, catalog, BuiltImage};
 use crate::requirement::parse_requirements;
 use crate::index::IndexClient;
 use crate::resolve::{Lock, LockedPackage, TargetEnv};
 use crate::sandbox::{self, ExecutionResult, Limits, Verdict};
 use crate::scan::{Denial, Scanner};
-use crate::store::{Store, NOW};
+use crate::store::Store;
 
 /// How many wheels download at once.
 const CONCURRENT_DOWNLOADS: usize = 4;
@@ -55,6 +54,9 @@ pub struct Installer {
     pub store: Store,
     pub base_image: String,
     pub wheel_cache: PathBuf,
+    /// Shell commands run in the build after the install, with the network
+    /// off; part of the image tag. Meant for checks and diagnostics.
+    pub extra_build_steps: Vec<String>,
 }
 
 /// Returns the default wheel cache: `$SKILLGUARD_CACHE_DIR/wheels`, else `<cache dir>/skillguard/wheels`.
@@ -145,13 +147,22 @@ impl Installer {
         let (wheels, downloaded) = self.download(&lock).await?;
         result.downloaded = downloaded;
 
-        let built: BuiltImage = image::build(docker, &lock, &wheels, &self.base_image, status.digest.as_deref(), on_log).await?;
+        let built: BuiltImage = image::build(
+            docker,
+            &lock,
+            &wheels,
+            &self.base_image,
+            status.digest.as_deref(),
+            &self.extra_build_steps,
+            on_log,
+        )
+        .await?;
         on_log(&if built.reused {
             format!("reusing image {}", built.tag)
         } else {
             format!("built image {}", built.tag)
         });
-        self.record_skill_image(skill_id, &built.tag, &lock)?;
+        catalog::record_skill_image(&self.store, skill_id, &built.tag, &lock)?;
 
         result.success = true;
         result.image_tag = Some(built.tag);
@@ -191,19 +202,6 @@ impl Installer {
         Ok((paths, downloaded))
     }
 
-    fn record_skill_image(&self, skill_id: &str, tag: &str, lock: &Lock) -> Result<()> {
-        let connection = self.store.lock();
-        connection.execute(
-            &format!(
-                "INSERT INTO skill_images (skill_id, image_tag, lock_digest, lock, installed_at) VALUES (?1, ?2, ?3, ?4, {NOW})
-                 ON CONFLICT (skill_id) DO UPDATE SET image_tag = excluded.image_tag, lock_digest = excluded.lock_digest,
-                   lock = excluded.lock, installed_at = excluded.installed_at"
-            ),
-            params![skill_id, tag, lock.digest, lock.to_json()],
-        )?;
-        Ok(())
-    }
-
     fn audit_install(&self, skill_id: &str, agent_id: &str, result: &InstallResult) -> Result<()> {
         let connection = self.store.lock();
         audit::record(
@@ -223,23 +221,6 @@ impl Installer {
         )
     }
 
-    /// Returns the image tag recorded for a skill.
-    pub fn skill_image(&self, skill_id: &str) -> Result<Option<String>> {
-        let connection = self.store.lock();
-        Ok(connection
-            .query_row("SELECT image_tag FROM skill_images WHERE skill_id = ?1", [skill_id], |row| row.get(0))
-            .optional()?)
-    }
-
-    /// Lists (skill id, image tag, lock digest, installed at) for every skill.
-    pub fn skill_images(&self) -> Result<Vec<(String, String, String, String)>> {
-        let connection = self.store.lock();
-        let mut statement =
-            connection.prepare("SELECT skill_id, image_tag, lock_digest, installed_at FROM skill_images ORDER BY skill_id")?;
-        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?)))?;
-        Ok(rows.collect::<Result<Vec<_>, _>>()?)
-    }
-
     /// Runs code in the skill's image and audits the outcome.
     pub async fn execute(
         &self,
@@ -250,11 +231,14 @@ impl Installer {
         limits: &Limits,
         cancel: Option<sandbox::CancelSignal>,
     ) -> Result<ExecutionResult> {
-        let tag = self.skill_image(skill_id)?.ok_or_else(|| {
-            Error::ImageNotFound(format!(
-                "skill {skill_id} has no installed image\nhint: call install({skill_id:?}, requirements, agent_id=...) first"
-            ))
-        })?;
+        let tag = catalog::skill_image(&self.store, skill_id)?
+            .ok_or_else(|| {
+                Error::ImageNotFound(format!(
+                    "skill {skill_id} has no installed image\nhint: call install({skill_id:?}, requirements, agent_id=...) first"
+                ))
+            })?
+            .image_tag;
+        catalog::ensure_not_quarantined(&self.store, &tag)?;
         let result = sandbox::run(docker, &tag, code, inputs, limits, cancel).await?;
         let connection = self.store.lock();
         audit::record(

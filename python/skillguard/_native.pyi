@@ -239,7 +239,14 @@ class PackageInstaller:
         scanner: Optional[DependencyScanner] = None,
         base_image: Optional[str] = None,
         cache_dir: Optional[Union[str, PathLike[str]]] = None,
-    ) -> None: ...
+        extra_build_steps: Optional[Sequence[str]] = None,
+    ) -> None:
+        """`extra_build_steps` are shell lines run in the build after the install, with
+        the network off; they are part of the image tag. Meant for checks and diagnostics.
+
+        Raises:
+            InvalidArgumentError: an invalid base image reference or build step.
+        """
     @property
     def base_image(self) -> str: ...
     def install(
@@ -272,14 +279,34 @@ class PackageInstaller:
 
         Raises:
             ImageNotFound: the skill has no installed image.
+            ImageQuarantined: a rescan quarantined the skill's image.
             InvalidArgumentError: a limit is out of bounds.
         """
-    def skill_images(self) -> List[Dict[str, str]]: ...
+    def skill_images(self) -> List[Dict[str, Any]]:
+        """List every skill's image record: skill_id, image_tag, lock_digest, installed_at, quarantined."""
+    def status(self, skill_id: str) -> Optional[Dict[str, Any]]:
+        """Return one skill's image record, or None."""
+    def remove(self, skill_id: str) -> Dict[str, Any]:
+        """Drop the skill's record and remove its image if no other skill uses it.
+
+        Raises:
+            ImageNotFound: the skill has no installed image.
+        """
+    def prune(self, *, older_than_days: Optional[float] = None) -> Dict[str, Any]:
+        """Remove skillguard images (tags) no skill of this database uses; with `older_than_days`
+        also older ones, dropping the records of skills that used them. Returns removed_images,
+        freed_bytes and skills. Other databases sharing the engine are not consulted."""
+    def rescan(self, *, quarantine: bool = False) -> List[Dict[str, Any]]:
+        """Match every recorded image's lock against the current advisories; with `quarantine`,
+        images with a denying vulnerability may no longer run."""
+    def release(self, image_tag: str, *, released_by: Optional[str] = None) -> bool:
+        """Lift an image's quarantine; return whether it was quarantined."""
 
 class Sandbox:
     """Runs code in a hardened container of any image that has python3."""
 
-    def __init__(self, *, image: Optional[str] = None) -> None: ...
+    def __init__(self, *, image: Optional[str] = None, db: Optional[str] = None) -> None:
+        """With `db`, images quarantined in that database are refused."""
     def run(
         self,
         code: str,

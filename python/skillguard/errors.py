@@ -37,6 +37,10 @@ class ImageNotFound(SkillguardError):
     """An image does not exist and could not be pulled."""
 
 
+class ImageQuarantined(SkillguardError):
+    """A rescan found a vulnerability in the image, so it may not run."""
+
+
 class BuildError(SkillguardError):
     """An image build failed; the message ends with the tail of the build log."""
 
@@ -61,6 +65,7 @@ __all__ = [
     "StoreError",
     "DockerUnavailable",
     "ImageNotFound",
+    "ImageQuarantined",
     "BuildError",
     "SandboxError",
     "SkillError",

@@ -1,7 +1,10 @@
 //! Skill images: one per distinct lock, built with the network off from
 //! wheels verified on the host, tagged by a digest of what went into them.
 
+pub mod catalog;
 mod context;
+
+pub use context::validate_extra_steps;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -20,7 +23,7 @@ use crate::resolve::Lock;
 
 /// The version of the Dockerfile recipe; part of every tag, so a change to
 /// the recipe never serves an image built by an older one.
-pub const RECIPE_VERSION: &str = "1";
+pub const RECIPE_VERSION: &str = "2";
 
 /// The repository name of every skill image.
 pub const IMAGE_REPOSITORY: &str = "skillguard-env";
@@ -45,10 +48,10 @@ pub struct BuiltImage {
 }
 
 /// Computes the tag for a lock on a base image: a digest of the lock digest,
-/// the base image id and the recipe version.
-pub fn image_tag(lock: &Lock, base_image_id: &str) -> String {
+/// the base image id, the recipe version and any extra build steps.
+pub fn image_tag(lock: &Lock, base_image_id: &str, extra_steps: &[String]) -> String {
     let mut hasher = Sha256::new();
-    for part in [lock.digest.as_str(), base_image_id, RECIPE_VERSION] {
+    for part in [lock.digest.as_str(), base_image_id, RECIPE_VERSION].into_iter().chain(extra_steps.iter().map(String::as_str)) {
         hasher.update(part.as_bytes());
         hasher.update([0]);
     }
@@ -62,6 +65,26 @@ fn build_lock(tag: &str) -> Arc<tokio::sync::Mutex<()>> {
     locks.entry(tag.to_string()).or_default().clone()
 }
 
+/// Takes an exclusive file lock for one tag, so installs of one lock in
+/// several processes of this host build once. The lock ends when the file closes.
+async fn lock_across_processes(tag: &str) -> Result<std::fs::File> {
+    let directory = std::env::temp_dir().join("skillguard-build-locks");
+    let path = directory.join(format!("{}.lock", tag.replace([':', '/'], "_")));
+    tokio::task::spawn_blocking(move || {
+        std::fs::create_dir_all(&directory).map_err(|error| Error::io("failed to create directory", &directory, error))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|error| Error::io("failed to open build lock", &path, error))?;
+        file.lock().map_err(|error| Error::io("failed to lock", &path, error))?;
+        Ok(file)
+    })
+    .await
+    .map_err(|error| Error::Build(format!("build lock task failed: {error}")))?
+}
+
 /// Builds (or reuses) the image for `lock` on `base_image`. `wheels` are the
 /// verified wheel files, in lock order; `advisory_digest` is recorded as a label.
 pub async fn build(
@@ -70,22 +93,25 @@ pub async fn build(
     wheels: &[PathBuf],
     base_image: &str,
     advisory_digest: Option<&str>,
+    extra_steps: &[String],
     on_log: &(dyn Fn(&str) + Send + Sync),
 ) -> Result<BuiltImage> {
+    context::validate_extra_steps(extra_steps)?;
     let base = ensure_image(docker, base_image).await?;
     let base_id = base
         .id
         .ok_or_else(|| Error::Docker(format!("the engine returned no id for image {base_image}")))?;
-    let tag = image_tag(lock, &base_id);
+    let tag = image_tag(lock, &base_id, extra_steps);
 
     let guard = build_lock(&tag);
     let _building = guard.lock().await;
+    let _building_across_processes = lock_across_processes(&tag).await?;
     if image_exists(docker, &tag).await? {
         log::debug!("image {tag} exists for lock {}; reusing it", lock.digest);
         return Ok(BuiltImage { tag, reused: true, build_logs: Vec::new() });
     }
 
-    let context = context::build_context(lock, wheels, &base_id)?;
+    let context = context::build_context(lock, wheels, &base_id, extra_steps)?;
     let mut labels = HashMap::from([
         (LABEL_MANAGED.to_string(), "1".to_string()),
         (LABEL_LOCK_DIGEST.to_string(), lock.digest.clone()),

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
 
 use super::convert::{to_json, to_python};
 use super::errors::IntoPyResult;
@@ -21,6 +20,7 @@ use crate::resolve::TargetEnv;
 use crate::sandbox::Limits;
 use crate::scan::Scanner;
 use crate::store::Store;
+use crate::image::catalog;
 use crate::{audit, docker, sandbox};
 
 /// How long a cancelled sandbox run may take to remove its container.
@@ -255,8 +255,14 @@ pub struct PackageInstaller {
 #[pymethods]
 impl PackageInstaller {
     #[new]
-    #[pyo3(signature = (db = None, *, scanner = None, base_image = None, cache_dir = None))]
-    fn new(db: Option<&str>, scanner: Option<&DependencyScanner>, base_image: Option<String>, cache_dir: Option<PathBuf>) -> PyResult<Self> {
+    #[pyo3(signature = (db = None, *, scanner = None, base_image = None, cache_dir = None, extra_build_steps = None))]
+    fn new(
+        db: Option<&str>,
+        scanner: Option<&DependencyScanner>,
+        base_image: Option<String>,
+        cache_dir: Option<PathBuf>,
+        extra_build_steps: Option<Vec<String>>,
+    ) -> PyResult<Self> {
         let (scanner, store) = match scanner {
             Some(scanner) => (scanner.inner.clone(), scanner.store.clone()),
             None => {
@@ -274,7 +280,9 @@ impl PackageInstaller {
         let base_image = base_image.unwrap_or_else(default_base_image);
         docker::validate_image_reference(&base_image).py()?;
         let wheel_cache = cache_dir.map(|directory| directory.join("wheels")).unwrap_or_else(default_wheel_cache);
-        Ok(PackageInstaller { inner: Installer { scanner, store, base_image, wheel_cache } })
+        let extra_build_steps = extra_build_steps.unwrap_or_default();
+        crate::image::validate_extra_steps(&extra_build_steps).py()?;
+        Ok(PackageInstaller { inner: Installer { scanner, store, base_image, wheel_cache, extra_build_steps } })
     }
 
     #[getter]
@@ -334,35 +342,67 @@ impl PackageInstaller {
         ExecutionResult::new(py, result)
     }
 
-    /// Lists every skill's image as dicts.
+    /// Lists every skill's image record as dicts.
     fn skill_images(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
-        let rows = self.inner.skill_images().py()?;
-        let list = pyo3::types::PyList::empty(py);
-        for (skill_id, image_tag, lock_digest, installed_at) in rows {
-            let entry = PyDict::new(py);
-            entry.set_item("skill_id", skill_id)?;
-            entry.set_item("image_tag", image_tag)?;
-            entry.set_item("lock_digest", lock_digest)?;
-            entry.set_item("installed_at", installed_at)?;
-            list.append(entry)?;
-        }
-        Ok(list.into_any().unbind())
+        to_python(py, &catalog::skill_images(&self.inner.store).py()?)
+    }
+
+    /// Returns the image record of one skill, or None.
+    fn status(&self, py: Python<'_>, skill_id: &str) -> PyResult<Py<PyAny>> {
+        to_python(py, &catalog::skill_image(&self.inner.store, skill_id).py()?)
+    }
+
+    /// Drops the skill's image record and removes the image if no other skill uses it.
+    fn remove(&self, py: Python<'_>, skill_id: String) -> PyResult<Py<PyAny>> {
+        let store = self.inner.store.clone();
+        let removal = block_on(py, Duration::ZERO, move |_| async move {
+            let docker = docker::connect().await?;
+            catalog::remove_skill(&docker, &store, &skill_id).await
+        })?;
+        to_python(py, &removal)
+    }
+
+    /// Removes skillguard images no skill uses, and with `older_than_days` also older ones.
+    #[pyo3(signature = (*, older_than_days = None))]
+    fn prune(&self, py: Python<'_>, older_than_days: Option<f64>) -> PyResult<Py<PyAny>> {
+        let store = self.inner.store.clone();
+        let removal = block_on(py, Duration::ZERO, move |_| async move {
+            let docker = docker::connect().await?;
+            catalog::prune(&docker, &store, older_than_days).await
+        })?;
+        to_python(py, &removal)
+    }
+
+    /// Matches every built image's lock against the current advisories.
+    #[pyo3(signature = (*, quarantine = false))]
+    fn rescan(&self, py: Python<'_>, quarantine: bool) -> PyResult<Py<PyAny>> {
+        let scanner = &self.inner.scanner;
+        let findings = catalog::rescan(&self.inner.store, &scanner.advisories, &scanner.severity_policy, quarantine).py()?;
+        to_python(py, &findings)
+    }
+
+    /// Lifts the quarantine of an image; returns whether it was quarantined.
+    #[pyo3(signature = (image_tag, *, released_by = None))]
+    fn release(&self, image_tag: &str, released_by: Option<&str>) -> PyResult<bool> {
+        catalog::release(&self.inner.store, image_tag, released_by).py()
     }
 }
 
 #[pyclass(module = "skillguard", frozen)]
 pub struct Sandbox {
     image: String,
+    store: Option<Store>,
 }
 
 #[pymethods]
 impl Sandbox {
     #[new]
-    #[pyo3(signature = (*, image = None))]
-    fn new(image: Option<String>) -> PyResult<Self> {
+    #[pyo3(signature = (*, image = None, db = None))]
+    fn new(image: Option<String>, db: Option<&str>) -> PyResult<Self> {
         let image = image.unwrap_or_else(default_base_image);
         docker::validate_image_reference(&image).py()?;
-        Ok(Sandbox { image })
+        let store = db.map(|path| Store::open(Some(path))).transpose().py()?;
+        Ok(Sandbox { image, store })
     }
 
     #[pyo3(signature = (code, *, image = None, inputs = None, timeout = None, memory = None, cpus = None, pids = None, output_limit = None))]
@@ -382,6 +422,9 @@ impl Sandbox {
         let limits = limits(timeout, memory, cpus, pids, output_limit)?;
         let image = image.unwrap_or_else(|| self.image.clone());
         docker::validate_image_reference(&image).py()?;
+        if let Some(store) = &self.store {
+            catalog::ensure_not_quarantined(store, &image).py()?;
+        }
         let inputs = match inputs {
             Some(inputs) => to_json(py, &inputs, "inputs")?,
             None => serde_json::json!({}),

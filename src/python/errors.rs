@@ -14,6 +14,7 @@ pyo3::import_exception!(skillguard.errors, StoreError);
 pyo3::import_exception!(skillguard.errors, DockerUnavailable);
 pyo3::import_exception!(skillguard.errors, ImageNotFound);
 pyo3::import_exception!(skillguard.errors, BuildError);
+pyo3::import_exception!(skillguard.errors, ImageQuarantined);
 pyo3::import_exception!(skillguard.errors, SandboxError);
 pyo3::import_exception!(skillguard.errors, SkillError);
 
@@ -31,6 +32,7 @@ pub fn to_py(error: Error) -> PyErr {
         Error::DockerUnavailable(_) => DockerUnavailable::new_err(message),
         Error::ImageNotFound(_) => ImageNotFound::new_err(message),
         Error::Build(_) => BuildError::new_err(message),
+        Error::Quarantined(_) => ImageQuarantined::new_err(message),
         Error::Docker(_) => SandboxError::new_err(message),
         Error::Skill(_) => SkillError::new_err(message),
         Error::Interrupted => pyo3::exceptions::PyKeyboardInterrupt::new_err("interrupted"),

@@ -81,6 +81,12 @@ CREATE TABLE advisory_waivers (
     waived_by   TEXT,
     created_at  TEXT NOT NULL
 );
+"#, r#"
+CREATE TABLE image_quarantine (
+    image_tag      TEXT PRIMARY KEY,
+    reason         TEXT NOT NULL,
+    quarantined_at TEXT NOT NULL
+);
 "#];
 
 /// Brings the schema up to the newest version, one transaction per step.
