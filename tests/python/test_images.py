@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 import threading
 import uuid
 from pathlib import Path
@@ -62,10 +64,12 @@ def test_image_contains_exactly_locked_distributions(governed, session_dir):
 def test_build_runs_without_network(governed, session_dir):
     check = "python3 -c \"import os, sys; sys.exit(0 if sorted(os.listdir('/sys/class/net')) == ['lo'] else 3)\""
     installer = installer_for(governed, session_dir, check, unique_step())
-    installed = installer.install("skill-offline-build", ["six==1.16.0"], agent_id="example-agent")
+    streamed = []
+    installed = installer.install("skill-offline-build", ["six==1.16.0"], agent_id="example-agent", on_log=streamed.append)
     assert installed.success, installed.error
     assert installed.reused is False
     assert any("sys/class/net" in line for line in installed.build_logs)
+    assert any(line.startswith("Step 1/") for line in streamed)
 
 
 def test_failed_build_raises_and_leaves_no_tag(governed, session_dir):
@@ -104,6 +108,37 @@ def test_concurrent_installs_build_once(governed, session_dir):
     assert all(result.success for result in results.values())
     assert sorted(result.reused for result in results.values()) == [False, True]
     assert len({result.image_tag for result in results.values()}) == 1
+
+
+INSTALL_SCRIPT = """
+import sys, skillguard
+governance = skillguard.PackageGovernance(sys.argv[1])
+scanner = skillguard.DependencyScanner(sys.argv[1], governance=governance)
+installer = skillguard.PackageInstaller(
+    scanner=scanner, base_image=sys.argv[2], cache_dir=sys.argv[3], extra_build_steps=[sys.argv[4]]
+)
+result = installer.install(sys.argv[5], ["six==1.16.0"], agent_id="example-agent")
+print("reused" if result.reused else "built", result.image_tag, result.error)
+"""
+
+
+def test_concurrent_processes_build_once(governed, database, session_dir):
+    step = unique_step()
+    processes = [
+        subprocess.Popen(
+            [sys.executable, "-c", INSTALL_SCRIPT, database, BASE_IMAGE, str(session_dir / "cache"), step, f"skill-process-{index}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for index in range(2)
+    ]
+    outputs = [process.communicate(timeout=600) for process in processes]
+    for process, (stdout, stderr) in zip(processes, outputs):
+        assert process.returncode == 0, stderr
+    words = sorted(stdout.split()[0] for stdout, _ in outputs)
+    assert words == ["built", "reused"]
+    assert len({stdout.split()[1] for stdout, _ in outputs}) == 1
 
 
 @pytest.mark.parametrize("reference", ["python:3.11\nRUN id", "--privileged", "python 3.11", "-v /:/host"])
