@@ -2,7 +2,7 @@
 //! fail with `DockerUnavailable`, not hang and not report success.
 //!
 //! The engine here is a stand-in on a unix socket of the test's own temporary
-//! directory: it answers the version and ping requests and the base image
+//! directory: it responds to the version and ping requests and the base image
 //! lookup, then drops the connection after the first line of build output.
 
 use std::time::Duration;
@@ -77,7 +77,7 @@ async fn engine_lost_mid_build_is_docker_unavailable() {
             tokio::spawn(serve(stream));
         }
     });
-    // This file is its own test binary with one test, so no other test sees the variable.
+    // This file is its own test binary with one test, so no other test reads the variable.
     std::env::set_var("DOCKER_HOST", format!("unix://{}", socket.display()));
 
     let docker = skillguard::docker::connect().await.unwrap();

@@ -284,6 +284,8 @@ class PackageInstaller:
         """
     def skill_images(self) -> List[Dict[str, Any]]:
         """List every skill's image record: skill_id, image_tag, lock_digest, installed_at, quarantined."""
+    def images(self) -> List[Dict[str, Any]]:
+        """List the engine's skillguard images: id, tags, size, created, labels and the skills using each."""
     def status(self, skill_id: str) -> Optional[Dict[str, Any]]:
         """Return one skill's image record, or None."""
     def remove(self, skill_id: str) -> Dict[str, Any]:

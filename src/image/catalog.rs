@@ -174,6 +174,38 @@ pub fn rescan(store: &Store, advisories: &AdvisoryDb, policy: &SeverityPolicy, q
     Ok(findings)
 }
 
+/// One skillguard image on the engine, with the skills of this database that use it.
+#[derive(Clone, Debug, Serialize)]
+pub struct EngineImage {
+    pub id: String,
+    pub tags: Vec<String>,
+    pub size: i64,
+    /// Seconds since the Unix epoch.
+    pub created: i64,
+    pub labels: HashMap<String, String>,
+    pub skills: Vec<String>,
+}
+
+/// Lists the engine's skillguard images (by their managed label) and the skills using each.
+pub async fn engine_images(docker: &Docker, store: &Store) -> Result<Vec<EngineImage>> {
+    let filters = HashMap::from([("label".to_string(), vec![format!("{LABEL_MANAGED}=1")])]);
+    let options = ListImagesOptionsBuilder::default().filters(&filters).build();
+    let images = docker.list_images(Some(options)).await.map_err(|error| engine_error("failed to list skill images", error))?;
+    let records = skill_images(store)?;
+    Ok(images
+        .into_iter()
+        .map(|image| {
+            let tags: Vec<String> = image.repo_tags.into_iter().filter(|tag| tag != "<none>:<none>").collect();
+            let skills = records
+                .iter()
+                .filter(|record| tags.contains(&record.image_tag))
+                .map(|record| record.skill_id.clone())
+                .collect();
+            EngineImage { id: image.id, tags, size: image.size, created: image.created, labels: image.labels, skills }
+        })
+        .collect())
+}
+
 /// The images, bytes and skill records a removal or prune freed.
 #[derive(Clone, Debug, Default, Serialize)]
 pub struct Removal {

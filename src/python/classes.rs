@@ -347,6 +347,16 @@ impl PackageInstaller {
         to_python(py, &catalog::skill_images(&self.inner.store).py()?)
     }
 
+    /// Lists the engine's skillguard images with their labels and the skills using each.
+    fn images(&self, py: Python<'_>) -> PyResult<Py<PyAny>> {
+        let store = self.inner.store.clone();
+        let images = block_on(py, Duration::ZERO, move |_| async move {
+            let docker = docker::connect().await?;
+            catalog::engine_images(&docker, &store).await
+        })?;
+        to_python(py, &images)
+    }
+
     /// Returns the image record of one skill, or None.
     fn status(&self, py: Python<'_>, skill_id: &str) -> PyResult<Py<PyAny>> {
         to_python(py, &catalog::skill_image(&self.inner.store, skill_id).py()?)

@@ -91,6 +91,9 @@ def test_changed_requirements_keep_first_image(governed, session_dir):
     assert first.image_tag != second.image_tag
     assert image_exists(first.image_tag)
     assert installer.status("skill-changing")["image_tag"] == second.image_tag
+    images = {tag: image for image in installer.images() for tag in image["tags"]}
+    assert images[second.image_tag]["skills"] == ["skill-changing"]
+    assert images[second.image_tag]["labels"]["skillguard.lock-digest"] == second.lock.digest
 
 
 def test_concurrent_installs_build_once(governed, session_dir):
