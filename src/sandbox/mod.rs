@@ -238,9 +238,14 @@ async fn drive(
         }
         if stdout.output.truncated() || stderr.truncated() {
             output_limit = true;
-            kill_container(docker, id).await;
             break;
         }
+    }
+    // Close the attach connection first: an engine whose copy of the output
+    // is blocked on a reader that stopped reading would not finish the kill.
+    drop(attached);
+    if output_limit {
+        kill_container(docker, id).await;
     }
 
     let wait_options = WaitContainerOptionsBuilder::default().condition("not-running").build();

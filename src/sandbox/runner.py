@@ -2,16 +2,19 @@
 # decimal byte count, a newline, then that many bytes of JSON holding the
 # code, the inputs and a result marker, so the code is never spliced into
 # source text. If the code defines `result`, its JSON follows the marker on stdout.
+#
+# This process is PID 1 of the container, and the kernel ignores signals
+# that PID 1 has no handler for, even SIGKILL sent from inside. So the code
+# runs in a forked child, and PID 1 only reaps processes and passes on how
+# the child ended (128 + N for death by signal N, as a shell reports it).
 import json
+import os
 import sys
 
 
-def _skillguard_run():
-    size = int(sys.stdin.buffer.readline())
-    job = json.loads(sys.stdin.buffer.read(size).decode("utf-8"))
+def _skillguard_run(job):
     namespace = {"__name__": "__main__", "__builtins__": __builtins__, "inputs": job["inputs"]}
-    marker = job["marker"]
-    del job["marker"]
+    marker = job.pop("marker")
     code = compile(job.pop("code"), "<skill>", "exec")
     exec(code, namespace)
     if "result" in namespace:
@@ -25,4 +28,20 @@ def _skillguard_run():
         sys.stdout.flush()
 
 
-_skillguard_run()
+def _skillguard_main():
+    size = int(sys.stdin.buffer.readline())
+    job = json.loads(sys.stdin.buffer.read(size).decode("utf-8"))
+    child = os.fork()
+    if child == 0:
+        _skillguard_run(job)
+        return
+    while True:
+        pid, status = os.wait()
+        if pid == child:
+            break
+    if os.WIFSIGNALED(status):
+        os._exit(128 + os.WTERMSIG(status))
+    os._exit(os.WEXITSTATUS(status))
+
+
+_skillguard_main()
