@@ -320,11 +320,14 @@ class Sandbox:
         cpus: Optional[float] = None,
         pids: Optional[int] = None,
         output_limit: Optional[int] = None,
+        runtime: Optional[str] = None,
     ) -> ExecutionResult:
         """Run code with inputs; limits default to 30 s, 256m, 0.5 CPUs, 128 processes, 1 MiB output per stream.
+        `runtime` selects an OCI runtime the engine lists (for example "runsc").
 
         Raises:
-            InvalidArgumentError: a limit is out of bounds or the image reference is invalid.
+            InvalidArgumentError: a limit is out of bounds, the image reference is invalid,
+                or the engine does not offer `runtime`.
             ImageNotFound: the image is missing and cannot be pulled.
             DockerUnavailable: no engine responds.
         """

@@ -415,7 +415,10 @@ impl Sandbox {
         Ok(Sandbox { image, store })
     }
 
-    #[pyo3(signature = (code, *, image = None, inputs = None, timeout = None, memory = None, cpus = None, pids = None, output_limit = None))]
+    #[pyo3(signature = (
+        code, *, image = None, inputs = None, timeout = None, memory = None, cpus = None, pids = None,
+        output_limit = None, runtime = None
+    ))]
     #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
@@ -428,8 +431,9 @@ impl Sandbox {
         cpus: Option<f64>,
         pids: Option<i64>,
         output_limit: Option<usize>,
+        runtime: Option<&str>,
     ) -> PyResult<ExecutionResult> {
-        let limits = limits(timeout, memory, cpus, pids, output_limit)?;
+        let limits = limits(timeout, memory, cpus, pids, output_limit)?.with_runtime(runtime).py()?;
         let image = image.unwrap_or_else(|| self.image.clone());
         docker::validate_image_reference(&image).py()?;
         if let Some(store) = &self.store {

@@ -104,6 +104,9 @@ pub async fn run(
     payload.extend_from_slice(&job);
 
     ensure_image(docker, image).await?;
+    if let Some(runtime) = &limits.runtime {
+        ensure_runtime(docker, runtime).await?;
+    }
 
     let labels = HashMap::from([
         (MANAGED_LABEL.to_string(), "1".to_string()),
@@ -184,6 +187,20 @@ pub async fn run(
         value,
         image: image.to_string(),
     })
+}
+
+/// Refuses a runtime the engine does not list, naming the ones it does.
+async fn ensure_runtime(docker: &Docker, runtime: &str) -> Result<()> {
+    let info = docker.info().await.map_err(|error| engine_error("failed to read the engine's runtimes", error))?;
+    let mut offered: Vec<String> = info.runtimes.unwrap_or_default().into_keys().collect();
+    offered.sort();
+    if offered.iter().any(|name| name == runtime) {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(format!(
+        "OCI runtime {runtime} is not available on the Docker engine; it offers: {}\nhint: install and register it with dockerd (for gVisor: runsc install), or run without a runtime",
+        offered.join(", ")
+    )))
 }
 
 struct Ended {

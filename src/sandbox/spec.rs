@@ -28,6 +28,8 @@ pub struct Limits {
     pub pids: i64,
     /// Bytes kept per output stream; more output ends the run.
     pub output_bytes: usize,
+    /// An OCI runtime the engine offers (for example gVisor's `runsc`); `None` uses the engine's default.
+    pub runtime: Option<String>,
 }
 
 /// Bounds of each limit: (minimum, default, maximum).
@@ -50,6 +52,7 @@ impl Default for Limits {
             nano_cpus: (CPUS.1 * 1e9) as i64,
             pids: PIDS.1,
             output_bytes: OUTPUT_BYTES.1,
+            runtime: None,
         }
     }
 }
@@ -90,6 +93,24 @@ impl Limits {
             limits.output_bytes = bytes;
         }
         Ok(limits)
+    }
+}
+
+impl Limits {
+    /// Selects an OCI runtime by name; whether the engine offers it is checked at run time.
+    pub fn with_runtime(mut self, runtime: Option<&str>) -> Result<Self> {
+        if let Some(name) = runtime {
+            let valid = !name.is_empty()
+                && name.len() <= 64
+                && name.chars().all(|character| character.is_ascii_alphanumeric() || matches!(character, '-' | '_' | '.'));
+            if !valid {
+                return Err(Error::InvalidArgument(format!(
+                    "invalid runtime name {name:?}: expected letters, digits, '-', '_' or '.', such as runsc"
+                )));
+            }
+        }
+        self.runtime = runtime.map(str::to_string);
+        Ok(self)
     }
 }
 
@@ -144,6 +165,7 @@ pub fn hardened_container(image: &str, limits: &Limits, labels: HashMap<String, 
         ]),
         // The engine keeps no copy of the output, so a flood cannot fill its disk.
         log_config: Some(HostConfigLogConfig { typ: Some("none".into()), config: None }),
+        runtime: limits.runtime.clone(),
         ..Default::default()
     };
     ContainerCreateBody {

@@ -225,3 +225,15 @@ result = {"total": describe(points), "flags": [inputs["yes"], inputs["no"], inpu
     assert run.verdict == "ok", run.stderr
     assert run.stdout == "naïve ✓ 漢字\n"
     assert run.value == {"total": 15.0, "flags": [True, False, None]}
+
+
+def test_unavailable_runtime_is_rejected(sandbox):
+    with pytest.raises(ValueError) as raised:
+        sandbox.run("pass", runtime="runsc")
+    assert "runsc is not available" in str(raised.value)
+    assert "runc" in str(raised.value)
+
+
+def test_listed_runtime_runs(sandbox):
+    run = sandbox.run("result = 1", runtime="runc")
+    assert run.value == 1
