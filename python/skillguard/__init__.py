@@ -5,7 +5,9 @@ requirements into an exact hashed lock, build one image per lock with the
 network off, and run skill code in a locked-down container.
 """
 
-from skillguard import errors
+from typing import Any
+
+from skillguard import _native, errors
 from skillguard._native import (
     Decision,
     DependencyScanner,
@@ -16,7 +18,6 @@ from skillguard._native import (
     PackageGovernance,
     PackageInstaller,
     PolicyRecord,
-    Sandbox,
     ScanReport,
     Vulnerability,
     __version__,
@@ -74,3 +75,12 @@ __all__ = [
     "normalize_name",
     "parse_requirements",
 ]
+
+
+class Sandbox(_native.Sandbox):
+    """Runs code in a hardened container of any image that has python3."""
+
+    async def run_async(self, code: str, **options: Any) -> ExecutionResult:
+        """Run like `run` without blocking the event loop. Cancelling the
+        awaiting task kills and removes the container."""
+        return await self._run_async(code, **options)

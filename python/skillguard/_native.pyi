@@ -1,7 +1,7 @@
 """Type stubs and documentation of the native module built from the Rust crate."""
 
 from os import PathLike
-from typing import Any, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Union
+from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 __version__: str
 
@@ -331,6 +331,8 @@ class Sandbox:
             ImageNotFound: the image is missing and cannot be pulled.
             DockerUnavailable: no engine responds.
         """
+    def _run_async(self, code: str, **options: Any) -> Awaitable[ExecutionResult]:
+        """Return an awaitable of `run(code, **options)`; needs a running event loop."""
     def sweep(self) -> int:
         """Remove sandbox containers left by exited processes; return how many."""
 

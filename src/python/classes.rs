@@ -10,7 +10,7 @@ use pyo3::prelude::*;
 use super::convert::{to_json, to_python};
 use super::errors::IntoPyResult;
 use super::results::{Decision, ExecutionResult, InstallResult, Lock, PolicyRecord, ScanReport, Vulnerability};
-use super::runtime::block_on;
+use super::runtime::{awaitable, block_on};
 use crate::advisory::cvss::Rating;
 use crate::advisory::{AdvisoryDb, SeverityPolicy, DEFAULT_MAX_AGE_DAYS};
 use crate::governance::{policy_file, Governance, MaturityResolver};
@@ -398,10 +398,22 @@ impl PackageInstaller {
     }
 }
 
-#[pyclass(module = "skillguard", frozen)]
+#[pyclass(module = "skillguard", frozen, subclass)]
 pub struct Sandbox {
     image: String,
     store: Option<Store>,
+}
+
+impl Sandbox {
+    /// Picks the run's image and refuses an invalid or quarantined one.
+    fn checked_image(&self, image: Option<String>) -> PyResult<String> {
+        let image = image.unwrap_or_else(|| self.image.clone());
+        docker::validate_image_reference(&image).py()?;
+        if let Some(store) = &self.store {
+            catalog::ensure_not_quarantined(store, &image).py()?;
+        }
+        Ok(image)
+    }
 }
 
 #[pymethods]
@@ -434,11 +446,7 @@ impl Sandbox {
         runtime: Option<&str>,
     ) -> PyResult<ExecutionResult> {
         let limits = limits(timeout, memory, cpus, pids, output_limit)?.with_runtime(runtime).py()?;
-        let image = image.unwrap_or_else(|| self.image.clone());
-        docker::validate_image_reference(&image).py()?;
-        if let Some(store) = &self.store {
-            catalog::ensure_not_quarantined(store, &image).py()?;
-        }
+        let image = self.checked_image(image)?;
         let inputs = match inputs {
             Some(inputs) => to_json(py, &inputs, "inputs")?,
             None => serde_json::json!({}),
@@ -448,6 +456,43 @@ impl Sandbox {
             sandbox::run(&docker, &image, &code, &inputs, &limits, Some(cancel)).await
         })?;
         ExecutionResult::new(py, result)
+    }
+
+    /// Runs like `run`, as an awaitable that needs a running event loop;
+    /// `skillguard.Sandbox.run_async` wraps it in a coroutine.
+    #[pyo3(signature = (
+        code, *, image = None, inputs = None, timeout = None, memory = None, cpus = None, pids = None,
+        output_limit = None, runtime = None
+    ))]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(name = "_run_async")]
+    fn run_async<'py>(
+        &self,
+        py: Python<'py>,
+        code: String,
+        image: Option<String>,
+        inputs: Option<Bound<'py, PyAny>>,
+        timeout: Option<f64>,
+        memory: Option<&str>,
+        cpus: Option<f64>,
+        pids: Option<i64>,
+        output_limit: Option<usize>,
+        runtime: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let limits = limits(timeout, memory, cpus, pids, output_limit)?.with_runtime(runtime).py()?;
+        let image = self.checked_image(image)?;
+        let inputs = match inputs {
+            Some(inputs) => to_json(py, &inputs, "inputs")?,
+            None => serde_json::json!({}),
+        };
+        awaitable(
+            py,
+            move |cancel| async move {
+                let docker = docker::connect().await?;
+                sandbox::run(&docker, &image, &code, &inputs, &limits, Some(cancel)).await
+            },
+            |py, result| Ok(Py::new(py, ExecutionResult::new(py, result)?)?.into_any()),
+        )
     }
 
     /// Removes sandbox containers left behind by processes that exited; returns how many.

@@ -65,3 +65,39 @@ where
         }
     }
 }
+
+/// Raises a run's cancel signal when dropped: asyncio drops the awaited
+/// future when its task is cancelled, and the run then removes its container.
+struct CancelOnDrop(watch::Sender<bool>);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.send(true);
+    }
+}
+
+/// Starts a core future on the runtime and returns an asyncio awaitable of
+/// its converted result. Cancelling the asyncio task raises the future's
+/// cancel signal; the future itself runs on to its cleanup.
+pub fn awaitable<'py, T, F>(
+    py: Python<'py>,
+    make: impl FnOnce(CancelSignal) -> F,
+    convert: fn(Python<'_>, T) -> PyResult<Py<PyAny>>,
+) -> PyResult<Bound<'py, PyAny>>
+where
+    F: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
+    let runtime = runtime()?;
+    let (cancel, cancelled) = watch::channel(false);
+    let task = runtime.spawn(make(cancelled));
+    let guard = CancelOnDrop(cancel);
+    pyo3_async_runtimes::tokio::future_into_py(py, async move {
+        let _guard = guard;
+        let result = match task.await {
+            Ok(result) => result.map_err(to_py)?,
+            Err(join_error) => return Err(internal(join_error.to_string())),
+        };
+        Python::attach(|py| convert(py, result))
+    })
+}
