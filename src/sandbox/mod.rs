@@ -6,7 +6,7 @@ pub mod spec;
 use std::collections::HashMap;
 use std::time::Instant;
 
-use bollard::container::LogOutput;
+use bollard::container::{AttachContainerResults, LogOutput};
 use bollard::errors::Error as BollardError;
 use bollard::query_parameters::{
     AttachContainerOptionsBuilder, CreateContainerOptionsBuilder, KillContainerOptionsBuilder,
@@ -87,7 +87,64 @@ pub async fn run(
     code: &str,
     inputs: &serde_json::Value,
     limits: &Limits,
+    cancel: Option<CancelSignal>,
+) -> Result<ExecutionResult> {
+    run_in(docker, image, code, inputs, limits, cancel, None).await
+}
+
+/// A container created, attached and started, its runner waiting for a job on stdin.
+pub struct Started {
+    pub id: String,
+    attached: AttachContainerResults,
+}
+
+/// Creates, attaches and starts a hardened container of `image`. A container
+/// that was created but failed to attach or start is removed.
+pub async fn start_container(docker: &Docker, image: &str, limits: &Limits) -> Result<Started> {
+    let labels = HashMap::from([
+        (MANAGED_LABEL.to_string(), "1".to_string()),
+        (OWNER_HOST_LABEL.to_string(), host_name()),
+        (OWNER_PID_LABEL.to_string(), std::process::id().to_string()),
+    ]);
+    let spec = hardened_container(image, limits, labels);
+    let id = docker
+        .create_container(Some(CreateContainerOptionsBuilder::default().build()), spec)
+        .await
+        .map_err(|error| engine_error(&format!("failed to create a container of {image}"), error))?
+        .id;
+    log::debug!("created sandbox container {id} of {image}");
+
+    let attach_options = AttachContainerOptionsBuilder::default()
+        .stdin(true)
+        .stdout(true)
+        .stderr(true)
+        .stream(true)
+        .build();
+    let attached = match docker.attach_container(&id, Some(attach_options)).await {
+        Ok(attached) => attached,
+        Err(error) => {
+            remove_container(docker, &id).await;
+            return Err(engine_error(&format!("failed to attach to container {id}"), error));
+        }
+    };
+    if let Err(error) = docker.start_container(&id, None).await {
+        drop(attached);
+        remove_container(docker, &id).await;
+        return Err(engine_error(&format!("failed to start container {id}"), error));
+    }
+    Ok(Started { id, attached })
+}
+
+/// Runs a job in `warm`, a container started ahead of time, or else in a
+/// new one. Either way the container serves this one job and is removed.
+pub async fn run_in(
+    docker: &Docker,
+    image: &str,
+    code: &str,
+    inputs: &serde_json::Value,
+    limits: &Limits,
     mut cancel: Option<CancelSignal>,
+    warm: Option<Started>,
 ) -> Result<ExecutionResult> {
     if !inputs.is_object() {
         return Err(Error::InvalidArgument("inputs must be a JSON object (a dict)".into()));
@@ -103,28 +160,21 @@ pub async fn run(
     let mut payload = format!("{}\n", job.len()).into_bytes();
     payload.extend_from_slice(&job);
 
-    ensure_image(docker, image).await?;
-    if let Some(runtime) = &limits.runtime {
-        ensure_runtime(docker, runtime).await?;
-    }
-
-    let labels = HashMap::from([
-        (MANAGED_LABEL.to_string(), "1".to_string()),
-        (OWNER_HOST_LABEL.to_string(), host_name()),
-        (OWNER_PID_LABEL.to_string(), std::process::id().to_string()),
-    ]);
-    let spec = hardened_container(image, limits, labels);
-    let created = tokio::time::timeout_at(
-        deadline,
-        docker.create_container(Some(CreateContainerOptionsBuilder::default().build()), spec),
-    )
-    .await;
-    let id = match created {
-        Ok(Ok(response)) => response.id,
-        Ok(Err(error)) => return Err(engine_error(&format!("failed to create a container of {image}"), error)),
-        Err(_) => return Ok(timed_out(image, started, CappedBuffer::new(0), CappedBuffer::new(0))),
+    let is_warm = warm.is_some();
+    let container = match warm {
+        Some(container) => container,
+        None => {
+            ensure_image(docker, image).await?;
+            if let Some(runtime) = &limits.runtime {
+                ensure_runtime(docker, runtime).await?;
+            }
+            match tokio::time::timeout_at(deadline, start_container(docker, image, limits)).await {
+                Ok(container) => container?,
+                Err(_) => return Ok(timed_out(image, started, CappedBuffer::new(0), CappedBuffer::new(0))),
+            }
+        }
     };
-    log::debug!("created sandbox container {id} of {image}");
+    let id = container.id.clone();
 
     let mut stdout = ResultSplitter::new(format!("\n{marker}\n").as_bytes(), limits.output_bytes, RESULT_CAP);
     let mut stderr = CappedBuffer::new(limits.output_bytes);
@@ -142,12 +192,19 @@ pub async fn run(
     };
 
     let outcome = tokio::select! {
-        driven = tokio::time::timeout_at(deadline, drive(docker, &id, &payload, &mut stdout, &mut stderr)) => Some(driven),
+        driven = tokio::time::timeout_at(deadline, drive(docker, container, &payload, &mut stdout, &mut stderr)) => Some(driven),
         _ = cancelled => None,
     };
 
-    // Every path ends here, so the container is removed whatever happened above.
-    remove_container(docker, &id).await;
+    // Every path ends here, so the container is removed whatever happened
+    // above. A warm run removes it in the background, off the critical path.
+    if is_warm {
+        let docker = docker.clone();
+        let id = id.clone();
+        tokio::spawn(async move { remove_container(&docker, &id).await });
+    } else {
+        remove_container(docker, &id).await;
+    }
 
     let duration_ms = started.elapsed().as_millis() as u64;
     let ended = match outcome {
@@ -209,29 +266,16 @@ struct Ended {
     output_limit: bool,
 }
 
-/// Attaches, starts, sends the job, streams output and waits for the exit code.
+/// Sends the job to a started container, streams its output and waits for the exit code.
 async fn drive(
     docker: &Docker,
-    id: &str,
+    container: Started,
     payload: &[u8],
     stdout: &mut ResultSplitter,
     stderr: &mut CappedBuffer,
 ) -> Result<Ended> {
-    let attach_options = AttachContainerOptionsBuilder::default()
-        .stdin(true)
-        .stdout(true)
-        .stderr(true)
-        .stream(true)
-        .build();
-    let mut attached = docker
-        .attach_container(id, Some(attach_options))
-        .await
-        .map_err(|error| engine_error(&format!("failed to attach to container {id}"), error))?;
-    docker
-        .start_container(id, None)
-        .await
-        .map_err(|error| engine_error(&format!("failed to start container {id}"), error))?;
-
+    let Started { id, mut attached } = container;
+    let id = id.as_str();
     attached
         .input
         .write_all(payload)
