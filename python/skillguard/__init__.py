@@ -5,7 +5,8 @@ requirements into an exact hashed lock, build one image per lock with the
 network off, and run skill code in a locked-down container.
 """
 
-from typing import Any
+import atexit
+from typing import Any, Optional
 
 from skillguard import _native, errors
 from skillguard._native import (
@@ -78,7 +79,23 @@ __all__ = [
 
 
 class Sandbox(_native.Sandbox):
-    """Runs code in a hardened container of any image that has python3."""
+    """Runs code in a hardened container of any image that has python3.
+
+    With `warm_pool=N`, up to N containers are started ahead of time for the
+    sandbox's image and limits; each serves one run and is then removed.
+    `close()` (or leaving a `with` block, or interpreter exit) removes the
+    idle ones.
+    """
+
+    def __init__(self, *, image: Optional[str] = None, db: Optional[str] = None, warm_pool: int = 0) -> None:
+        if warm_pool:
+            atexit.register(self.close)
+
+    def __enter__(self) -> "Sandbox":
+        return self
+
+    def __exit__(self, *exception: Any) -> None:
+        self.close()
 
     async def run_async(self, code: str, **options: Any) -> ExecutionResult:
         """Run like `run` without blocking the event loop. Cancelling the

@@ -17,6 +17,7 @@ use crate::governance::{policy_file, Governance, MaturityResolver};
 use crate::index::IndexClient;
 use crate::install::{default_base_image, default_wheel_cache, Installer};
 use crate::resolve::TargetEnv;
+use crate::sandbox::pool::{WarmPool, MAX_POOL_SIZE};
 use crate::sandbox::Limits;
 use crate::scan::Scanner;
 use crate::store::Store;
@@ -402,9 +403,30 @@ impl PackageInstaller {
 pub struct Sandbox {
     image: String,
     store: Option<Store>,
+    warm_pool_size: usize,
+    pool: std::sync::Mutex<Option<Arc<WarmPool>>>,
 }
 
 impl Sandbox {
+    /// Returns the warm pool for runs of `image` with `limits`, creating it on
+    /// the first such run; `None` when warm start is off or the limits differ.
+    fn pool_for(&self, py: Python<'_>, image: &str, limits: &Limits) -> PyResult<Option<Arc<WarmPool>>> {
+        if self.warm_pool_size == 0 {
+            return Ok(None);
+        }
+        let mut slot = self.pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some(pool) = slot.as_ref() {
+            return Ok(pool.serves(image, limits).then(|| pool.clone()));
+        }
+        let (image, limits, size) = (image.to_string(), limits.clone(), self.warm_pool_size);
+        let pool = block_on(py, Duration::ZERO, move |_| async move {
+            let docker = docker::connect().await?;
+            WarmPool::start(docker, image, limits, size).await
+        })?;
+        *slot = Some(pool.clone());
+        Ok(Some(pool))
+    }
+
     /// Picks the run's image and refuses an invalid or quarantined one.
     fn checked_image(&self, image: Option<String>) -> PyResult<String> {
         let image = image.unwrap_or_else(|| self.image.clone());
@@ -419,12 +441,29 @@ impl Sandbox {
 #[pymethods]
 impl Sandbox {
     #[new]
-    #[pyo3(signature = (*, image = None, db = None))]
-    fn new(image: Option<String>, db: Option<&str>) -> PyResult<Self> {
+    #[pyo3(signature = (*, image = None, db = None, warm_pool = 0))]
+    fn new(image: Option<String>, db: Option<&str>, warm_pool: usize) -> PyResult<Self> {
         let image = image.unwrap_or_else(default_base_image);
         docker::validate_image_reference(&image).py()?;
+        if warm_pool > MAX_POOL_SIZE {
+            return Err(super::errors::to_py(crate::Error::InvalidArgument(format!(
+                "warm_pool {warm_pool} is out of bounds: expected between 0 and {MAX_POOL_SIZE} containers"
+            ))));
+        }
         let store = db.map(|path| Store::open(Some(path))).transpose().py()?;
-        Ok(Sandbox { image, store })
+        Ok(Sandbox { image, store, warm_pool_size: warm_pool, pool: std::sync::Mutex::new(None) })
+    }
+
+    /// Removes the warm pool's idle containers; later runs start cold or refill it.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        let pool = self.pool.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take();
+        if let Some(pool) = pool {
+            block_on(py, Duration::ZERO, move |_| async move {
+                pool.close().await;
+                Ok(())
+            })?;
+        }
+        Ok(())
     }
 
     #[pyo3(signature = (
@@ -451,9 +490,11 @@ impl Sandbox {
             Some(inputs) => to_json(py, &inputs, "inputs")?,
             None => serde_json::json!({}),
         };
+        let pool = self.pool_for(py, &image, &limits)?;
         let result = block_on(py, CLEANUP_GRACE, move |cancel| async move {
             let docker = docker::connect().await?;
-            sandbox::run(&docker, &image, &code, &inputs, &limits, Some(cancel)).await
+            let warm = pool.as_ref().and_then(|pool| pool.take());
+            sandbox::run_in(&docker, &image, &code, &inputs, &limits, Some(cancel), warm).await
         })?;
         ExecutionResult::new(py, result)
     }

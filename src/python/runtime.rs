@@ -18,7 +18,7 @@ const SIGNAL_CHECK: Duration = Duration::from_millis(50);
 
 /// Returns the one runtime of this process. It is created on first use and again after a
 /// `fork()`, because a tokio runtime does not survive one.
-fn runtime() -> PyResult<Arc<Runtime>> {
+pub fn runtime() -> PyResult<Arc<Runtime>> {
     static RUNTIME: Mutex<Option<(u32, Arc<Runtime>)>> = Mutex::new(None);
     let mut slot = RUNTIME.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     let pid = std::process::id();

@@ -1,6 +1,7 @@
 //! Running skill code in a locked-down container and reporting how it ended.
 
 mod output;
+pub mod pool;
 pub mod spec;
 
 use std::collections::HashMap;
