@@ -493,7 +493,7 @@ impl Sandbox {
         let pool = self.pool_for(py, &image, &limits)?;
         let result = block_on(py, CLEANUP_GRACE, move |cancel| async move {
             let docker = docker::connect().await?;
-            let warm = pool.as_ref().and_then(|pool| pool.take());
+            let warm = pool.and_then(|pool| pool.take().map(|container| (container, pool)));
             sandbox::run_in(&docker, &image, &code, &inputs, &limits, Some(cancel), warm).await
         })?;
         ExecutionResult::new(py, result)

@@ -5,6 +5,7 @@ pub mod pool;
 pub mod spec;
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bollard::container::{AttachContainerResults, LogOutput};
@@ -24,7 +25,7 @@ use crate::docker::{engine_error, ensure_image};
 use crate::error::{Error, Result};
 
 pub use spec::Limits;
-use output::{CappedBuffer, ResultSplitter};
+use output::{CappedBuffer, ResultSplitter, StatusStream};
 use spec::{hardened_container, MANAGED_LABEL};
 
 /// The way a run ended.
@@ -145,7 +146,7 @@ pub async fn run_in(
     inputs: &serde_json::Value,
     limits: &Limits,
     mut cancel: Option<CancelSignal>,
-    warm: Option<Started>,
+    warm: Option<(Started, Arc<pool::WarmPool>)>,
 ) -> Result<ExecutionResult> {
     if !inputs.is_object() {
         return Err(Error::InvalidArgument("inputs must be a JSON object (a dict)".into()));
@@ -156,29 +157,35 @@ pub async fn run_in(
     let mut nonce = [0u8; 16];
     rand::rng().fill_bytes(&mut nonce);
     let marker = format!("\x1eskillguard-result-{}", hex::encode(nonce));
-    let job = serde_json::json!({ "code": code, "inputs": inputs, "marker": marker });
+    rand::rng().fill_bytes(&mut nonce);
+    let status_marker = format!("\x1eskillguard-status-{}", hex::encode(nonce));
+    let job = serde_json::json!({ "code": code, "inputs": inputs, "marker": marker, "status_marker": status_marker });
     let job = serde_json::to_vec(&job).expect("JSON values serialise");
     let mut payload = format!("{}\n", job.len()).into_bytes();
     payload.extend_from_slice(&job);
 
     let is_warm = warm.is_some();
-    let container = match warm {
-        Some(container) => container,
+    let (container, pool) = match warm {
+        Some((container, pool)) => (container, Some(pool)),
         None => {
             ensure_image(docker, image).await?;
             if let Some(runtime) = &limits.runtime {
                 ensure_runtime(docker, runtime).await?;
             }
             match tokio::time::timeout_at(deadline, start_container(docker, image, limits)).await {
-                Ok(container) => container?,
+                Ok(container) => (container?, None),
                 Err(_) => return Ok(timed_out(image, started, CappedBuffer::new(0), CappedBuffer::new(0))),
             }
         }
     };
     let id = container.id.clone();
 
-    let mut stdout = ResultSplitter::new(format!("\n{marker}\n").as_bytes(), limits.output_bytes, RESULT_CAP);
-    let mut stderr = CappedBuffer::new(limits.output_bytes);
+    let status_line = format!("\n{status_marker} ");
+    let mut stdout = StatusStream::new(
+        status_line.as_bytes(),
+        ResultSplitter::new(format!("\n{marker}\n").as_bytes(), limits.output_bytes, RESULT_CAP),
+    );
+    let mut stderr = StatusStream::new(status_line.as_bytes(), CappedBuffer::new(limits.output_bytes));
     let cancelled = async {
         match cancel.as_mut() {
             Some(receiver) => {
@@ -193,18 +200,15 @@ pub async fn run_in(
     };
 
     let outcome = tokio::select! {
-        driven = tokio::time::timeout_at(deadline, drive(docker, container, &payload, &mut stdout, &mut stderr)) => Some(driven),
+        driven = tokio::time::timeout_at(deadline, drive(docker, container, &payload, &mut stdout, &mut stderr, is_warm)) => Some(driven),
         _ = cancelled => None,
     };
 
     // Every path ends here, so the container is removed whatever happened
     // above. A warm run removes it in the background, off the critical path.
-    if is_warm {
-        let docker = docker.clone();
-        let id = id.clone();
-        tokio::spawn(async move { remove_container(&docker, &id).await });
-    } else {
-        remove_container(docker, &id).await;
+    match &pool {
+        Some(pool) => pool.retire(id.clone()),
+        None => remove_container(docker, &id).await,
     }
 
     let duration_ms = started.elapsed().as_millis() as u64;
@@ -212,11 +216,14 @@ pub async fn run_in(
         None => return Err(Error::Interrupted),
         Some(Err(_)) => {
             stdout.finish();
-            return Ok(timed_out(image, started, stdout.output, stderr));
+            stderr.finish();
+            return Ok(timed_out(image, started, stdout.inner.output, stderr.inner));
         }
         Some(Ok(result)) => result?,
     };
     stdout.finish();
+    stderr.finish();
+    let (stdout, stderr) = (stdout.inner, stderr.inner);
 
     let truncated = stdout.output.truncated() || stderr.truncated();
     let verdict = if ended.output_limit {
@@ -267,13 +274,20 @@ struct Ended {
     output_limit: bool,
 }
 
-/// Sends the job to a started container, streams its output and waits for the exit code.
+/// Sends the job to a started container, streams its output and waits for
+/// the exit code from the engine. With `trust_init_status` (warm runs), a
+/// normal exit that the container's init reported on both streams (so both
+/// were delivered in full) ends the run at once, and
+/// the engine's teardown is left to the background removal; deaths by signal
+/// still wait for the engine, which alone knows whether the kernel's
+/// out-of-memory killer struck.
 async fn drive(
     docker: &Docker,
     container: Started,
     payload: &[u8],
-    stdout: &mut ResultSplitter,
-    stderr: &mut CappedBuffer,
+    stdout: &mut StatusStream<ResultSplitter>,
+    stderr: &mut StatusStream<CappedBuffer>,
+    trust_init_status: bool,
 ) -> Result<Ended> {
     let Started { id, mut attached } = container;
     let id = id.as_str();
@@ -288,6 +302,7 @@ async fn drive(
     let _ = attached.input.shutdown().await;
 
     let mut output_limit = false;
+    let mut reported = None;
     while let Some(frame) = attached.output.next().await {
         match frame {
             Ok(LogOutput::StdOut { message }) | Ok(LogOutput::Console { message }) => stdout.push(&message),
@@ -298,10 +313,22 @@ async fn drive(
                 break;
             }
         }
-        if stdout.output.truncated() || stderr.truncated() {
+        if stdout.inner.truncated() || stderr.inner.truncated() {
             output_limit = true;
             break;
         }
+        if trust_init_status {
+            let both = (stdout.reported_exit_code(), stderr.reported_exit_code());
+            if let (Some(code), Some(same)) = both {
+                if code == same && code <= 128 {
+                    reported = Some(code);
+                    break;
+                }
+            }
+        }
+    }
+    if let Some(exit_code) = reported {
+        return Ok(Ended { exit_code, oom_killed: false, output_limit: false });
     }
     // Close the attach connection first: an engine whose copy of the output
     // is blocked on a reader that stopped reading would not finish the kill.

@@ -25,40 +25,32 @@ impl CappedBuffer {
     }
 }
 
-/// Splits stdout into the code's own output and the result the runner writes
-/// after a per-run marker. The marker may arrive split across chunks.
+/// Finds a marker in a stream that may split it across chunks, passing the
+/// bytes before it to one sink and the bytes after it to another.
 #[derive(Debug)]
-pub struct ResultSplitter {
+pub struct MarkerScanner {
     marker: Vec<u8>,
     /// Bytes that may be the start of the marker, held back until decided.
     held: Vec<u8>,
-    in_result: bool,
-    pub output: CappedBuffer,
-    pub result: CappedBuffer,
+    seen: bool,
 }
 
-impl ResultSplitter {
-    pub fn new(marker: &[u8], output_cap: usize, result_cap: usize) -> Self {
-        ResultSplitter {
-            marker: marker.to_vec(),
-            held: Vec::new(),
-            in_result: false,
-            output: CappedBuffer::new(output_cap),
-            result: CappedBuffer::new(result_cap),
-        }
+impl MarkerScanner {
+    pub fn new(marker: &[u8]) -> Self {
+        MarkerScanner { marker: marker.to_vec(), held: Vec::new(), seen: false }
     }
 
-    pub fn push(&mut self, chunk: &[u8]) {
-        if self.in_result {
-            self.result.push(chunk);
+    pub fn push(&mut self, chunk: &[u8], before: &mut impl FnMut(&[u8]), after: &mut impl FnMut(&[u8])) {
+        if self.seen {
+            after(chunk);
             return;
         }
         let mut data = std::mem::take(&mut self.held);
         data.extend_from_slice(chunk);
         if let Some(at) = find(&data, &self.marker) {
-            self.output.push(&data[..at]);
-            self.in_result = true;
-            self.result.push(&data[at + self.marker.len()..]);
+            before(&data[..at]);
+            self.seen = true;
+            after(&data[at + self.marker.len()..]);
             return;
         }
         // Hold back the longest tail of `data` that is a prefix of the marker.
@@ -66,23 +58,121 @@ impl ResultSplitter {
             .rev()
             .find(|length| data.ends_with(&self.marker[..*length]))
             .unwrap_or(0);
-        self.output.push(&data[..data.len() - keep]);
+        before(&data[..data.len() - keep]);
         self.held = data[data.len() - keep..].to_vec();
     }
 
     /// Flushes held bytes at the end of the stream.
-    pub fn finish(&mut self) {
+    pub fn finish(&mut self, before: &mut impl FnMut(&[u8]), after: &mut impl FnMut(&[u8])) {
         let held = std::mem::take(&mut self.held);
-        if self.in_result {
-            self.result.push(&held);
+        if self.seen {
+            after(&held);
         } else {
-            self.output.push(&held);
+            before(&held);
         }
+    }
+
+    pub fn seen(&self) -> bool {
+        self.seen
+    }
+}
+
+/// Splits stdout into the code's own output and the result the runner writes
+/// after a per-run marker.
+#[derive(Debug)]
+pub struct ResultSplitter {
+    scanner: MarkerScanner,
+    pub output: CappedBuffer,
+    pub result: CappedBuffer,
+}
+
+impl ResultSplitter {
+    pub fn new(marker: &[u8], output_cap: usize, result_cap: usize) -> Self {
+        ResultSplitter {
+            scanner: MarkerScanner::new(marker),
+            output: CappedBuffer::new(output_cap),
+            result: CappedBuffer::new(result_cap),
+        }
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) {
+        let ResultSplitter { scanner, output, result } = self;
+        scanner.push(chunk, &mut |bytes| output.push(bytes), &mut |bytes| result.push(bytes));
+    }
+
+    /// Flushes held bytes at the end of the stream.
+    pub fn finish(&mut self) {
+        let ResultSplitter { scanner, output, result } = self;
+        scanner.finish(&mut |bytes| output.push(bytes), &mut |bytes| result.push(bytes));
     }
 
     /// Returns the result bytes, if the marker was seen.
     pub fn result_bytes(&self) -> Option<&[u8]> {
-        self.in_result.then_some(self.result.bytes.as_slice())
+        self.scanner.seen().then_some(self.result.bytes.as_slice())
+    }
+
+    /// Tells whether the output passed its cap.
+    pub fn truncated(&self) -> bool {
+        self.output.truncated()
+    }
+}
+
+/// Something a stream's bytes go to.
+pub trait Sink {
+    fn push(&mut self, chunk: &[u8]);
+    fn finish(&mut self) {}
+}
+
+impl Sink for CappedBuffer {
+    fn push(&mut self, chunk: &[u8]) {
+        CappedBuffer::push(self, chunk)
+    }
+}
+
+impl Sink for ResultSplitter {
+    fn push(&mut self, chunk: &[u8]) {
+        ResultSplitter::push(self, chunk)
+    }
+
+    fn finish(&mut self) {
+        ResultSplitter::finish(self)
+    }
+}
+
+/// One output stream: what the code wrote goes to `inner`; the exit status
+/// the runner's init writes after the status marker is kept apart.
+#[derive(Debug)]
+pub struct StatusStream<S> {
+    status: MarkerScanner,
+    pub inner: S,
+    status_text: CappedBuffer,
+}
+
+impl<S: Sink> StatusStream<S> {
+    pub fn new(status_marker: &[u8], inner: S) -> Self {
+        StatusStream { status: MarkerScanner::new(status_marker), inner, status_text: CappedBuffer::new(64) }
+    }
+
+    pub fn push(&mut self, chunk: &[u8]) {
+        let StatusStream { status, inner, status_text } = self;
+        status.push(chunk, &mut |bytes| inner.push(bytes), &mut |bytes| status_text.push(bytes));
+    }
+
+    /// Flushes held bytes at the end of the stream.
+    pub fn finish(&mut self) {
+        let StatusStream { status, inner, status_text } = self;
+        status.finish(&mut |bytes| inner.push(bytes), &mut |bytes| status_text.push(bytes));
+        inner.finish();
+    }
+
+    /// Returns the exit code the init reported, once its line is complete.
+    pub fn reported_exit_code(&self) -> Option<i64> {
+        if !self.status.seen() {
+            return None;
+        }
+        let text = std::str::from_utf8(&self.status_text.bytes).ok()?;
+        let (code, _) = text.split_once('\n')?;
+        code.trim().parse().ok()
     }
 }
 
@@ -120,6 +210,19 @@ mod tests {
             assert_eq!(splitter.output.bytes, b"hello", "split at {split}");
             assert_eq!(splitter.result_bytes(), Some(&b"{\"a\": 1}"[..]), "split at {split}");
         }
+    }
+
+    #[test]
+    fn status_stream_keeps_status_apart_from_output() {
+        let mut stream = StatusStream::new(b"\n@@STATUS@@ ", CappedBuffer::new(100));
+        stream.push(b"traceback\n@@STA");
+        assert_eq!(stream.reported_exit_code(), None);
+        stream.push(b"TUS@@ 3");
+        assert_eq!(stream.reported_exit_code(), None, "the line is not complete yet");
+        stream.push(b"\n");
+        stream.finish();
+        assert_eq!(stream.reported_exit_code(), Some(3));
+        assert_eq!(stream.inner.bytes, b"traceback");
     }
 
     #[test]

@@ -23,6 +23,8 @@ pub struct WarmPool {
     size: usize,
     idle: Mutex<VecDeque<Started>>,
     closed: AtomicBool,
+    /// Refills and removals running in the background, awaited by `close`.
+    background: Mutex<Vec<tokio::task::JoinHandle<()>>>,
 }
 
 impl WarmPool {
@@ -39,6 +41,7 @@ impl WarmPool {
             size: size.min(MAX_POOL_SIZE),
             idle: Mutex::new(VecDeque::new()),
             closed: AtomicBool::new(false),
+            background: Mutex::new(Vec::new()),
         });
         for _ in 0..pool.size {
             pool.clone().add_one().await?;
@@ -61,14 +64,26 @@ impl WarmPool {
         let taken = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).pop_front();
         if taken.is_some() && !self.closed.load(Ordering::SeqCst) {
             let pool = self.clone();
-            tokio::spawn(async move {
+            self.track(tokio::spawn(async move {
                 let image = pool.image.clone();
                 if let Err(error) = pool.add_one().await {
                     log::warn!("failed to start a warm container of {image}: {error}");
                 }
-            });
+            }));
         }
         taken
+    }
+
+    /// Removes a container that served its job, in the background.
+    pub fn retire(&self, id: String) {
+        let docker = self.docker.clone();
+        self.track(tokio::spawn(async move { remove_container(&docker, &id).await }));
+    }
+
+    fn track(&self, task: tokio::task::JoinHandle<()>) {
+        let mut background = self.background.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        background.retain(|task| !task.is_finished());
+        background.push(task);
     }
 
     async fn add_one(self: Arc<Self>) -> Result<()> {
@@ -83,9 +98,14 @@ impl WarmPool {
         Ok(())
     }
 
-    /// Removes every idle container; containers started later are removed as they arrive.
+    /// Removes every idle container and waits for background refills and
+    /// removals, so no container of the pool is left when it returns.
     pub async fn close(&self) {
         self.closed.store(true, Ordering::SeqCst);
+        let background: Vec<_> = self.background.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).drain(..).collect();
+        for task in background {
+            let _ = task.await;
+        }
         let idle: Vec<Started> = self.idle.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).drain(..).collect();
         for Started { id, attached } in idle {
             drop(attached);

@@ -6,7 +6,11 @@
 # This process is PID 1 of the container, and the kernel ignores signals
 # that PID 1 has no handler for, even SIGKILL sent from inside. So the code
 # runs in a forked child, and PID 1 only reaps processes and passes on how
-# the child ended (128 + N for death by signal N, as a shell reports it).
+# the child ended (128 + N for death by signal N, as a shell reports it),
+# both as its exit status and as a line after the status marker on stdout
+# and stderr. The lines let a warm run finish without waiting for the engine
+# to tear the container down: each pipe is in order, so a status line proves
+# that everything the code wrote to that stream arrived.
 import json
 import os
 import sys
@@ -31,6 +35,7 @@ def _skillguard_run(job):
 def _skillguard_main():
     size = int(sys.stdin.buffer.readline())
     job = json.loads(sys.stdin.buffer.read(size).decode("utf-8"))
+    status_marker = job.pop("status_marker")
     child = os.fork()
     if child == 0:
         _skillguard_run(job)
@@ -40,8 +45,16 @@ def _skillguard_main():
         if pid == child:
             break
     if os.WIFSIGNALED(status):
-        os._exit(128 + os.WTERMSIG(status))
-    os._exit(os.WEXITSTATUS(status))
+        code = 128 + os.WTERMSIG(status)
+    else:
+        code = os.WEXITSTATUS(status)
+    line = ("\n%s %d\n" % (status_marker, code)).encode()
+    for descriptor in (1, 2):
+        try:
+            os.write(descriptor, line)
+        except OSError:
+            pass
+    os._exit(code)
 
 
 _skillguard_main()

@@ -53,3 +53,17 @@ def test_warm_run_still_times_out(docker_engine):
 def test_warm_pool_size_is_bounded():
     with pytest.raises(ValueError, match="warm_pool"):
         skillguard.Sandbox(image=BASE_IMAGE, warm_pool=1000)
+
+
+def test_warm_runs_report_errors_and_signals(docker_engine):
+    with skillguard.Sandbox(image=BASE_IMAGE, warm_pool=2) as sandbox:
+        sandbox.run("pass")
+        failed = sandbox.run("import sys\nprint('partial')\nsys.stderr.write('about to fail\\n')\nraise ValueError('bad input')")
+        assert failed.verdict == "error"
+        assert failed.exit_code == 1
+        assert failed.stdout == "partial\n"
+        assert failed.stderr.startswith("about to fail\n")
+        assert "ValueError: bad input" in failed.stderr
+        killed = sandbox.run("import os, signal\nos.kill(os.getpid(), signal.SIGKILL)")
+        assert killed.verdict == "killed"
+        assert killed.exit_code == 137
