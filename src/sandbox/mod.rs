@@ -164,6 +164,19 @@ pub async fn run_in(
     let mut payload = format!("{}\n", job.len()).into_bytes();
     payload.extend_from_slice(&job);
 
+    // The first run of a process removes containers left by crashed processes.
+    static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if !SWEPT.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        let docker = docker.clone();
+        tokio::spawn(async move {
+            match sweep_leftovers(&docker).await {
+                Ok(0) => {}
+                Ok(removed) => log::info!("removed {removed} sandbox container(s) left by exited processes"),
+                Err(error) => log::warn!("failed to sweep leftover sandbox containers: {error}"),
+            }
+        });
+    }
+
     let is_warm = warm.is_some();
     let (container, pool) = match warm {
         Some((container, pool)) => (container, Some(pool)),

@@ -237,3 +237,12 @@ def test_unavailable_runtime_is_rejected(sandbox):
 def test_listed_runtime_runs(sandbox):
     run = sandbox.run("result = 1", runtime="runc")
     assert run.value == 1
+
+
+def test_shared_memory_is_small_and_noexec(sandbox):
+    code = "result = [line.split()[3] for line in open('/proc/mounts') if line.split()[1] == '/dev/shm']"
+    run = sandbox.run(code)
+    assert run.verdict == "ok", run.stderr
+    [options] = run.value
+    assert "noexec" in options.split(",")
+    assert "size=16384k" in options.split(",")
