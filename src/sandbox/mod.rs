@@ -292,7 +292,7 @@ struct Ended {
 /// normal exit that the container's init reported on both streams (so both
 /// were delivered in full) ends the run at once, and
 /// the engine's teardown is left to the background removal; deaths by signal
-/// still wait for the engine, which alone knows whether the kernel's
+/// still wait for the engine, because only its state records whether the kernel's
 /// out-of-memory killer struck.
 async fn drive(
     docker: &Docker,

@@ -6,9 +6,9 @@
 # This process is PID 1 of the container, and the kernel ignores signals
 # that PID 1 has no handler for, even SIGKILL sent from inside. So the code
 # runs in a forked child, and PID 1 only reaps processes and passes on how
-# the child ended (128 + N for death by signal N, as a shell reports it),
-# both as its exit status and as a line after the status marker on stdout
-# and stderr. The lines let a warm run finish without waiting for the engine
+# the child ended (128 + N for death by signal N, as a shell reports it).
+# It passes that on as its own exit status and as a line after the status
+# marker on stdout and stderr. The lines let a warm run finish without waiting for the engine
 # to tear the container down: each pipe is in order, so a status line proves
 # that everything the code wrote to that stream arrived.
 import json
