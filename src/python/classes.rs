@@ -41,6 +41,14 @@ fn python_resolver(callable: Py<PyAny>) -> MaturityResolver {
     })
 }
 
+/// Converts optional inputs to a JSON object; `None` is an empty one.
+fn inputs_json(py: Python<'_>, inputs: Option<Bound<'_, PyAny>>) -> PyResult<serde_json::Value> {
+    match inputs {
+        Some(inputs) => to_json(py, &inputs, "inputs"),
+        None => Ok(serde_json::json!({})),
+    }
+}
+
 fn limits(timeout: Option<f64>, memory: Option<&str>, cpus: Option<f64>, pids: Option<i64>, output_limit: Option<usize>) -> PyResult<Limits> {
     Limits::new(timeout, memory, cpus, pids, output_limit).py()
 }
@@ -331,10 +339,7 @@ impl PackageInstaller {
         cpus: Option<f64>,
     ) -> PyResult<ExecutionResult> {
         let limits = limits(timeout, memory, cpus, None, None)?;
-        let inputs = match inputs {
-            Some(inputs) => to_json(py, &inputs, "inputs")?,
-            None => serde_json::json!({}),
-        };
+        let inputs = inputs_json(py, inputs)?;
         let installer = self.inner.clone();
         let result = block_on(py, CLEANUP_GRACE, move |cancel| async move {
             let docker = docker::connect().await?;
@@ -486,10 +491,7 @@ impl Sandbox {
     ) -> PyResult<ExecutionResult> {
         let limits = limits(timeout, memory, cpus, pids, output_limit)?.with_runtime(runtime).py()?;
         let image = self.checked_image(image)?;
-        let inputs = match inputs {
-            Some(inputs) => to_json(py, &inputs, "inputs")?,
-            None => serde_json::json!({}),
-        };
+        let inputs = inputs_json(py, inputs)?;
         let pool = self.pool_for(py, &image, &limits)?;
         let result = block_on(py, CLEANUP_GRACE, move |cancel| async move {
             let docker = docker::connect().await?;
@@ -501,6 +503,7 @@ impl Sandbox {
 
     /// Runs like `run`, as an awaitable that needs a running event loop;
     /// `skillguard.Sandbox.run_async` wraps it in a coroutine.
+    // NOTE: async runs always start cold; the warm pool serves `run` only.
     #[pyo3(signature = (
         code, *, image = None, inputs = None, timeout = None, memory = None, cpus = None, pids = None,
         output_limit = None, runtime = None
@@ -522,10 +525,7 @@ impl Sandbox {
     ) -> PyResult<Bound<'py, PyAny>> {
         let limits = limits(timeout, memory, cpus, pids, output_limit)?.with_runtime(runtime).py()?;
         let image = self.checked_image(image)?;
-        let inputs = match inputs {
-            Some(inputs) => to_json(py, &inputs, "inputs")?,
-            None => serde_json::json!({}),
-        };
+        let inputs = inputs_json(py, inputs)?;
         awaitable(
             py,
             move |cancel| async move {
