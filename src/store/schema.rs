@@ -87,6 +87,14 @@ CREATE TABLE image_quarantine (
     reason         TEXT NOT NULL,
     quarantined_at TEXT NOT NULL
 );
+"#, r#"
+ALTER TABLE package_policies ADD COLUMN expires_at TEXT;
+ALTER TABLE package_policies ADD COLUMN approved_at TEXT;
+ALTER TABLE package_policies ADD COLUMN banned_by TEXT;
+CREATE INDEX audit_log_by_agent ON audit_log (agent_id, id);
+CREATE INDEX audit_log_by_package ON audit_log (package, id);
+CREATE INDEX audit_log_by_skill ON audit_log (skill_id, id);
+CREATE INDEX audit_log_by_action ON audit_log (action, id);
 "#];
 
 /// Brings the schema up to the newest version, one transaction per step.
