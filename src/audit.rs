@@ -3,7 +3,8 @@
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::requirement::normalize_name;
 use crate::store::NOW;
 
 /// One event to record. Empty fields stay NULL.
@@ -49,24 +50,77 @@ pub struct AuditEntry {
     pub detail: Value,
 }
 
-/// Returns the newest entries first, optionally only those of one action.
-pub fn recent(connection: &Connection, action: Option<&str>, limit: usize) -> Result<Vec<AuditEntry>> {
-    let mut statement = connection.prepare(
-        "SELECT id, at, action, actor, agent_id, skill_id, package, detail FROM audit_log
-         WHERE (?1 IS NULL OR action = ?1) ORDER BY id DESC LIMIT ?2",
+/// Which entries [`query`] returns; `None` fields do not filter. Times are
+/// ISO 8601 (UTC unless they name an offset); `since` is inclusive, `until` exclusive.
+#[derive(Default)]
+pub struct AuditFilter<'a> {
+    pub agent_id: Option<&'a str>,
+    pub skill_id: Option<&'a str>,
+    /// A package name, normalised before comparing.
+    pub package: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub since: Option<&'a str>,
+    pub until: Option<&'a str>,
+    pub limit: usize,
+}
+
+const ENTRY_COLUMNS: &str = "id, at, action, actor, agent_id, skill_id, package, detail";
+
+fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
+    let detail: String = row.get(7)?;
+    Ok(AuditEntry {
+        id: row.get(0)?,
+        at: row.get(1)?,
+        action: row.get(2)?,
+        actor: row.get(3)?,
+        agent_id: row.get(4)?,
+        skill_id: row.get(5)?,
+        package: row.get(6)?,
+        detail: serde_json::from_str(&detail).unwrap_or(Value::String(detail)),
+    })
+}
+
+/// Returns matching entries, newest first.
+pub fn query(connection: &Connection, filter: &AuditFilter<'_>) -> Result<Vec<AuditEntry>> {
+    let since = filter.since.map(|text| utc_time(connection, "since", text)).transpose()?;
+    let until = filter.until.map(|text| utc_time(connection, "until", text)).transpose()?;
+    let package = filter.package.map(normalize_name);
+    let mut statement = connection.prepare(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM audit_log
+         WHERE (?1 IS NULL OR agent_id = ?1) AND (?2 IS NULL OR skill_id = ?2) AND (?3 IS NULL OR package = ?3)
+           AND (?4 IS NULL OR action = ?4) AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6)
+         ORDER BY id DESC LIMIT ?7"
+    ))?;
+    let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
+    let rows = statement.query_map(
+        params![filter.agent_id, filter.skill_id, package, filter.action, since, until, limit],
+        entry_from_row,
     )?;
-    let rows = statement.query_map(params![action, limit as i64], |row| {
-        let detail: String = row.get(7)?;
-        Ok(AuditEntry {
-            id: row.get(0)?,
-            at: row.get(1)?,
-            action: row.get(2)?,
-            actor: row.get(3)?,
-            agent_id: row.get(4)?,
-            skill_id: row.get(5)?,
-            package: row.get(6)?,
-            detail: serde_json::from_str(&detail).unwrap_or(Value::String(detail)),
-        })
-    })?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Returns the audited changes of one policy record (by type, name and
+/// range), oldest first.
+pub fn record_history(connection: &Connection, package_type: &str, name: &str, specifier: &str) -> Result<Vec<AuditEntry>> {
+    let mut statement = connection.prepare(&format!(
+        "SELECT {ENTRY_COLUMNS} FROM audit_log
+         WHERE package = ?1 AND action IN ('package_approved', 'package_banned', 'package_requested',
+                                           'package_untrusted', 'package_revoked')
+           AND coalesce(json_extract(detail, '$.package_type'), json_extract(detail, '$.after.package_type'), 'python') = ?2
+           AND coalesce(json_extract(detail, '$.specifier'), json_extract(detail, '$.after.specifier')) = ?3
+         ORDER BY id"
+    ))?;
+    let rows = statement.query_map(params![name, package_type, specifier], entry_from_row)?;
+    Ok(rows.collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Converts an ISO 8601 time to the form the log stores, or names the bad input.
+fn utc_time(connection: &Connection, what: &str, text: &str) -> Result<String> {
+    let converted: Option<String> =
+        connection.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?1)", [text.trim()], |row| row.get(0))?;
+    converted.ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "invalid {what} time {text:?}: expected an ISO 8601 time such as 2027-01-31 or 2027-01-31T12:00:00Z"
+        ))
+    })
 }

@@ -16,19 +16,25 @@ use crate::error::{Error, Result};
 /// of `-`, `_` and `.` replaced by one `-`.
 pub fn normalize_name(name: &str) -> String {
     let mut normalized = String::with_capacity(name.len());
+    push_normalized_name(&mut normalized, name);
+    normalized
+}
+
+/// Appends the PEP 503 form of `name` to `buffer` (a cache key, say) without
+/// allocating a string of its own.
+pub fn push_normalized_name(buffer: &mut String, name: &str) {
     let mut in_separator_run = false;
     for character in name.trim().chars() {
         if matches!(character, '-' | '_' | '.') {
             if !in_separator_run {
-                normalized.push('-');
+                buffer.push('-');
             }
             in_separator_run = true;
         } else {
-            normalized.extend(character.to_lowercase());
+            buffer.extend(character.to_lowercase());
             in_separator_run = false;
         }
     }
-    normalized
 }
 
 /// One parsed requirement of a skill: a normalised name, extras, a version

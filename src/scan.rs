@@ -145,8 +145,9 @@ impl Scanner {
 /// Checks every package of the lock, not only the top-level ones, and audits each denial.
 pub fn govern_lock(governance: &Governance, lock: &Lock, agent_id: &str, skill_id: Option<&str>) -> Result<Vec<Denial>> {
     let mut denials = Vec::new();
-    for package in &lock.packages {
-        let decision = governance.check(agent_id, &package.name, &package.version)?;
+    let pairs: Vec<(&str, &str)> = lock.packages.iter().map(|package| (package.name.as_str(), package.version.as_str())).collect();
+    let decisions = governance.check_many(agent_id, "python", &pairs)?;
+    for (package, decision) in lock.packages.iter().zip(decisions) {
         if decision.allowed {
             continue;
         }
@@ -155,7 +156,7 @@ pub fn govern_lock(governance: &Governance, lock: &Lock, agent_id: &str, skill_i
         denials.push(Denial {
             package: package.name.clone(),
             version: package.version.clone(),
-            reason: decision.reason,
+            reason: decision.reason.clone(),
             rule: decision.rule.to_string(),
             chain,
         });

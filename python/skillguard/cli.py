@@ -112,7 +112,16 @@ def _advisories(arguments: argparse.Namespace) -> int:
 
 def _policy(arguments: argparse.Namespace) -> int:
     governance = PackageGovernance(arguments.db)
-    summary = governance.apply_policy_file(arguments.file, actor=arguments.actor)
+    if arguments.policy_command == "export":
+        text = governance.export_policy(arguments.file, format=arguments.format)
+        if arguments.file is None:
+            print(text, end="")
+        return 0
+    if arguments.policy_command == "history":
+        print(json.dumps(governance.history(arguments.requirement, package_type=arguments.type), indent=2))
+        return 0
+    replace = arguments.policy_command == "import" and arguments.replace
+    summary = governance.import_policy(arguments.file, actor=arguments.actor, replace=replace)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -146,9 +155,20 @@ def build_parser() -> argparse.ArgumentParser:
     waive.add_argument("--by", help="name recorded in the audit log")
     advisories.set_defaults(handler=_advisories)
 
-    policy = commands.add_parser("policy", help="apply a TOML policy file")
-    policy.add_argument("file")
-    policy.add_argument("--actor", default="skillguard policy", help="name recorded in the audit log")
+    policy = commands.add_parser("policy", help="apply, import, export a policy file; show a record's history")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    applied = policy_commands.add_parser("apply", help="apply a TOML or JSON policy file on top of the current policy")
+    imported_policy = policy_commands.add_parser("import", help="import a policy file in one transaction")
+    imported_policy.add_argument("--replace", action="store_true", help="revoke records the file does not hold")
+    for command in (applied, imported_policy):
+        command.add_argument("file")
+        command.add_argument("--actor", default="skillguard policy", help="name recorded in the audit log")
+    exported = policy_commands.add_parser("export", help="write every agent and record as TOML or JSON")
+    exported.add_argument("file", nargs="?", help="file to write (default: standard output)")
+    exported.add_argument("--format", choices=["toml", "json"], help="default: from the file name, else toml")
+    history = policy_commands.add_parser("history", help="print the audited changes of one record")
+    history.add_argument("requirement", help="the record's requirement, such as numpy>=1.26,<2")
+    history.add_argument("--type", default="python", choices=["python", "npm"], help="package type")
     policy.set_defaults(handler=_policy)
     return parser
 

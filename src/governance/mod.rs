@@ -1,24 +1,40 @@
 //! Governance: which agent may use which package version, decided by policy
-//! records in the store.
+//! records in the store, with a decision cache in front of it.
 
+pub mod cache;
 pub mod maturity;
 mod policy;
 pub mod policy_file;
 
+use std::any::Any;
+use std::cell::RefCell;
 use std::str::FromStr;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use pep508_rs::pep440_rs::Version;
+use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, AuditEvent};
 use crate::error::{Error, Result};
-use crate::requirement::normalize_name;
+use crate::requirement::push_normalized_name;
 use crate::store::{Store, NOW};
 
-pub use policy::{PolicyRecord, STATUS_ACTIVE, STATUS_BANNED, STATUS_PENDING};
+pub use cache::{CacheStats, DecisionCache, Lookup, KEY_SEPARATOR};
+pub use policy::{
+    package_type as canonical_package_type, Expiry, ListFilter, PolicyKey, PolicyRecord, PACKAGE_TYPES, STATUSES, STATUS_ACTIVE, STATUS_BANNED, STATUS_PENDING,
+    STATUS_UNTRUSTED,
+};
+
+/// Decisions kept at most, unless the engine is built with other limits.
+pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
+/// How long a decision is kept at most. Changes made through skillguard are
+/// seen at once whatever the TTL; it bounds how long an answer of a host's
+/// maturity resolver is reused.
+pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 
 /// Looks up an agent's maturity in the host application (for example its own
 /// agents table). `Ok(None)` means the agent is unknown there.
@@ -32,35 +48,244 @@ pub struct Decision {
     pub maturity_required: Option<String>,
     pub reason: String,
     /// The rule that decided: `banned`, `agent_inactive`, `student`, `pending`,
-    /// `not_in_registry`, `maturity_too_low` or `approved`.
+    /// `expired`, `untrusted`, `not_in_registry`, `maturity_too_low` or `approved`.
     pub rule: &'static str,
     /// The policy record the rule matched, if any.
     pub record: Option<PolicyRecord>,
+    /// Where a language binding keeps its converted view of this decision, so
+    /// that a cached decision is converted once rather than on every hit.
+    #[serde(skip)]
+    pub binding_view: OnceLock<Arc<dyn Any + Send + Sync>>,
 }
 
 impl Decision {
-    fn deny(rule: &'static str, reason: String, record: Option<PolicyRecord>) -> Self {
+    fn deny(rule: &'static str, reason: String, record: Option<&PolicyRecord>) -> Self {
         Decision {
             allowed: false,
-            maturity_required: record.as_ref().and_then(|record| record.min_maturity.clone()),
+            maturity_required: record.and_then(|record| record.min_maturity.clone()),
             reason,
             rule,
-            record,
+            record: record.cloned(),
+            binding_view: OnceLock::new(),
         }
     }
 }
+
+/// The version a check asks about: one exact version, or a range that is not
+/// pinned to one (empty for "any version").
+enum Query {
+    Exact(Version),
+    Range(VersionSpecifiers),
+}
+
+impl Query {
+    fn parse(name: &str, text: &str) -> Result<Self> {
+        let text = text.trim();
+        if text.is_empty() || text == "*" || text.eq_ignore_ascii_case("latest") || text.eq_ignore_ascii_case("any") {
+            return Ok(Query::Range(VersionSpecifiers::empty()));
+        }
+        if text.starts_with(['<', '>', '=', '!', '~']) {
+            let specifiers = VersionSpecifiers::from_str(text).map_err(|error| {
+                Error::InvalidArgument(format!("invalid version range {text:?} for package {name}: {error}"))
+            })?;
+            let pinned = match specifiers.iter().collect::<Vec<_>>().as_slice() {
+                [only] if *only.operator() == pep508_rs::pep440_rs::Operator::Equal => Some(only.version().clone()),
+                _ => None,
+            };
+            return Ok(match pinned {
+                Some(version) => Query::Exact(version),
+                None => Query::Range(specifiers),
+            });
+        }
+        Version::from_str(text)
+            .map(Query::Exact)
+            .map_err(|error| Error::InvalidArgument(format!("invalid version {text:?} for package {name}: {error}")))
+    }
+}
+
+/// Applies the rules to the records of one package; `now` is in seconds
+/// since the Unix epoch. Records that lapsed before `now` count as absent.
+fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query: &Query, records: &[PolicyRecord], now: f64) -> Decision {
+    let subject = match query {
+        Query::Exact(_) => format!("{name} {}", version.trim()),
+        Query::Range(range) if range.is_empty() => format!("{name} (any version)"),
+        Query::Range(range) => format!("{name}{range}"),
+    };
+    // A record applies to an exact version it contains, or to a range it may
+    // share a version with; approvals of a range apply only if they cover
+    // every version, since the range may resolve to any of them.
+    let applies = |record: &PolicyRecord| match query {
+        Query::Exact(version) => record.matches(version),
+        Query::Range(range) => record.covers_every_version() || range.is_empty() || record.may_overlap(range),
+    };
+    let approves = |record: &PolicyRecord| match query {
+        Query::Exact(version) => record.matches(version),
+        Query::Range(_) => record.covers_every_version(),
+    };
+    let live = |record: &&PolicyRecord| !record.is_expired(now);
+
+    if let Some(ban) = records.iter().filter(live).find(|record| record.status == STATUS_BANNED && applies(record)) {
+        let reason = ban.reason.as_deref().unwrap_or("no reason given");
+        let what = match query {
+            Query::Range(_) if !ban.covers_every_version() => format!("{subject} is not pinned and may resolve to a banned version"),
+            _ => format!("{subject} is banned"),
+        };
+        return Decision::deny("banned", format!("{what} ({}): {reason}", ban.describe_range()), Some(ban));
+    }
+
+    let state = state.unwrap_or("student");
+    let Some(agent_rank) = maturity::rank(state) else {
+        return Decision::deny(
+            "agent_inactive",
+            format!("agent {agent_id} is {state}, not at a maturity level, so it may use no package"),
+            None,
+        );
+    };
+    if agent_rank == 0 {
+        return Decision::deny(
+            "student",
+            format!("agent {agent_id} is a student; students may not use third-party packages"),
+            None,
+        );
+    }
+
+    let lowest = records
+        .iter()
+        .filter(live)
+        .filter(|record| record.status == STATUS_ACTIVE && approves(record))
+        .min_by_key(|record| record.min_maturity.as_deref().and_then(maturity::rank).unwrap_or(1));
+    let Some(lowest) = lowest else {
+        let found = |status: &str| records.iter().filter(live).find(|record| record.status == status && applies(record));
+        if let Some(pending) = found(STATUS_PENDING) {
+            return Decision::deny("pending", format!("{subject} is pending approval"), Some(pending));
+        }
+        if let Some(expired) = records.iter().find(|record| record.status == STATUS_ACTIVE && record.is_expired(now) && approves(record)) {
+            let when = expired.expires_at.as_deref().unwrap_or("an earlier time");
+            return Decision::deny(
+                "expired",
+                format!("{subject} was approved ({}) until {when}; the approval has expired", expired.describe_range()),
+                Some(expired),
+            );
+        }
+        if let Some(untrusted) = found(STATUS_UNTRUSTED) {
+            let reason = untrusted.reason.as_deref().map(|reason| format!(": {reason}")).unwrap_or_default();
+            return Decision::deny(
+                "untrusted",
+                format!("{subject} is marked untrusted ({}){reason}", untrusted.describe_range()),
+                Some(untrusted),
+            );
+        }
+        let partial = matches!(query, Query::Range(_))
+            && records.iter().filter(live).any(|record| record.status == STATUS_ACTIVE && !record.covers_every_version());
+        let reason = if partial {
+            format!("{subject} is not pinned to one version, and only an approval of every version allows that; pin an approved version")
+        } else {
+            format!("{subject} is not in the package registry; request approval first")
+        };
+        return Decision::deny("not_in_registry", reason, None);
+    };
+
+    let required = lowest.min_maturity.clone().unwrap_or_else(|| "intern".into());
+    let required_rank = maturity::rank(&required).unwrap_or(1);
+    if agent_rank < required_rank {
+        return Decision::deny(
+            "maturity_too_low",
+            format!("{subject} requires maturity {required}; agent {agent_id} is {}", state.to_lowercase()),
+            Some(lowest),
+        );
+    }
+    let until = lowest.expires_at.as_deref().map(|when| format!(" until {when}")).unwrap_or_default();
+    Decision {
+        allowed: true,
+        reason: format!("{subject} is approved ({}) for {required} and above{until}", lowest.describe_range()),
+        maturity_required: Some(required),
+        rule: "approved",
+        record: Some(lowest.clone()),
+        binding_view: OnceLock::new(),
+    }
+}
+
+/// The earliest future expiry among `records`, as an instant, so that a
+/// cached decision never outlives a record it was computed from.
+fn next_expiry(records: &[PolicyRecord], now: f64) -> Option<Instant> {
+    let earliest = records.iter().filter_map(PolicyRecord::expires_unix).filter(|expiry| *expiry > now).reduce(f64::min)?;
+    Some(Instant::now() + Duration::from_secs_f64(earliest - now))
+}
+
+fn unix_now() -> f64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |elapsed| elapsed.as_secs_f64())
+}
+
+/// Writes the cache key of a check into `buffer`; names are normalised as the
+/// package type normalises them, so `Zope.Interface` and `zope_interface` share a key.
+fn write_key(buffer: &mut String, resolver_id: u64, agent_id: &str, package_type: &str, name: &str, version: &str) {
+    use std::fmt::Write;
+    buffer.clear();
+    let _ = write!(buffer, "{resolver_id}");
+    buffer.push(KEY_SEPARATOR);
+    buffer.push_str(agent_id.trim());
+    buffer.push(KEY_SEPARATOR);
+    buffer.push_str(package_type);
+    buffer.push(KEY_SEPARATOR);
+    push_package_name(buffer, package_type, name);
+    buffer.push(KEY_SEPARATOR);
+    buffer.push_str(version.trim());
+}
+
+fn push_package_name(buffer: &mut String, package_type: &str, name: &str) {
+    if package_type == "npm" {
+        buffer.extend(name.trim().chars().map(|character| character.to_ascii_lowercase()));
+    } else {
+        push_normalized_name(buffer, name);
+    }
+}
+
+/// Normalises and checks a package name given to a check.
+fn checked_name(package_type: &str, name: &str) -> Result<String> {
+    let mut normalized = String::with_capacity(name.len());
+    push_package_name(&mut normalized, package_type, name);
+    let valid = if package_type == "npm" {
+        PolicyKey::parse("npm", &normalized).is_ok_and(|key| key.specifier.is_empty())
+    } else {
+        !normalized.is_empty()
+            && normalized.chars().all(|character| character.is_ascii_alphanumeric() || character == '-')
+            && !normalized.starts_with('-')
+            && !normalized.ends_with('-')
+    };
+    if valid {
+        Ok(normalized)
+    } else {
+        Err(Error::InvalidArgument(format!("invalid {package_type} package name {name:?}")))
+    }
+}
+
+/// Gives each maturity resolver its own part of the shared cache's key space.
+static NEXT_RESOLVER_ID: AtomicU64 = AtomicU64::new(1);
 
 /// The governance engine over one store.
 #[derive(Clone)]
 pub struct Governance {
     store: Store,
     resolver: Option<MaturityResolver>,
+    /// 0 for skillguard's agents table, else the resolver's own number.
+    resolver_id: u64,
+    cache: Arc<DecisionCache>,
 }
 
 impl Governance {
-    /// Creates the engine; `resolver`, when given, is the source of agent maturity.
+    /// Creates the engine with the default cache limits; `resolver`, when
+    /// given, is the source of agent maturity.
     pub fn new(store: Store, resolver: Option<MaturityResolver>) -> Self {
-        Governance { store, resolver }
+        Self::with_cache(store, resolver, DEFAULT_CACHE_CAPACITY, DEFAULT_CACHE_TTL)
+    }
+
+    /// Creates the engine. Every engine over one store shares one decision
+    /// cache, so a change made through any of them invalidates the others'
+    /// decisions; the first engine created sets its capacity and TTL.
+    pub fn with_cache(store: Store, resolver: Option<MaturityResolver>, capacity: usize, ttl: Duration) -> Self {
+        let cache = store.attached(|| DecisionCache::new(capacity, ttl));
+        let resolver_id = if resolver.is_some() { NEXT_RESOLVER_ID.fetch_add(1, Ordering::Relaxed) } else { 0 };
+        Governance { store, resolver, resolver_id, cache }
     }
 
     /// Returns the store the engine reads and writes.
@@ -68,34 +293,32 @@ impl Governance {
         &self.store
     }
 
+    pub fn cache_stats(&self) -> CacheStats {
+        self.cache.stats()
+    }
+
+    /// Drops every cached decision.
+    pub fn clear_cache(&self) {
+        self.cache.clear();
+    }
+
+    /// Drops the cached decisions about one agent; a host whose maturity
+    /// resolver reads its own table calls it when an agent's level changes.
+    pub fn invalidate_agent(&self, agent_id: &str) {
+        self.cache.invalidate_agent(agent_id.trim());
+    }
+
     /// Records an agent's maturity level or inactive state in skillguard's own agents table.
     pub fn set_agent_maturity(&self, agent_id: &str, state: &str, actor: Option<&str>) -> Result<()> {
         let agent_id = validate_agent_id(agent_id)?;
         let state = maturity::canonical_state(state).map_err(Error::InvalidArgument)?;
-
-        let mut connection = self.store.lock();
-        let transaction = connection.transaction()?;
-        let before: Option<String> = transaction
-            .query_row("SELECT maturity FROM agents WHERE agent_id = ?1", [agent_id], |row| row.get(0))
-            .optional()?;
-        transaction.execute(
-            &format!(
-                "INSERT INTO agents (agent_id, maturity, updated_at) VALUES (?1, ?2, {NOW})
-                 ON CONFLICT (agent_id) DO UPDATE SET maturity = excluded.maturity, updated_at = excluded.updated_at"
-            ),
-            params![agent_id, state],
-        )?;
-        audit::record(
-            &transaction,
-            &AuditEvent {
-                action: "agent_maturity_set",
-                actor,
-                agent_id: Some(agent_id),
-                detail: json!({ "before": before, "after": state }),
-                ..Default::default()
-            },
-        )?;
-        transaction.commit()?;
+        {
+            let mut connection = self.store.lock();
+            let transaction = connection.transaction()?;
+            set_agent_state(&transaction, agent_id, state, actor)?;
+            transaction.commit()?;
+        }
+        self.cache.invalidate_agent(agent_id);
         Ok(())
     }
 
@@ -105,131 +328,213 @@ impl Governance {
             return resolver(agent_id);
         }
         let connection = self.store.lock();
-        Ok(connection
-            .query_row("SELECT maturity FROM agents WHERE agent_id = ?1", [agent_id], |row| row.get(0))
-            .optional()?)
+        let mut statement = connection.prepare_cached("SELECT maturity FROM agents WHERE agent_id = ?1")?;
+        Ok(statement.query_row([agent_id], |row| row.get(0)).optional()?)
     }
 
-    /// Decides whether `agent_id` may use `name` at the exact `version`.
-    ///
-    /// The rules apply in order. A matching ban denies everyone. An agent that
-    /// is not at a maturity level (paused, stopped, unknown states) is denied,
-    /// and so is a student or an unknown agent. With no matching active record
-    /// the package is pending or not in the registry. Otherwise the agent needs
-    /// at least the lowest minimum maturity among the matching active records.
+    /// Decides whether `agent_id` may use the Python package `name` at `version`.
     pub fn check(&self, agent_id: &str, name: &str, version: &str) -> Result<Decision> {
-        let name = normalize_name(name);
-        let parsed_version = Version::from_str(version.trim()).map_err(|error| {
-            Error::InvalidArgument(format!("invalid version {version:?} for package {name}: {error}"))
-        })?;
-        let records = policy::records_for(&self.store, "python", &name)?;
-        let matching: Vec<&PolicyRecord> = records
-            .iter()
-            .filter(|record| record.matches(&parsed_version))
-            .collect();
+        Ok(Decision::clone(&*self.check_shared(agent_id, "python", name, version)?))
+    }
 
-        if let Some(ban) = matching.iter().find(|record| record.status == STATUS_BANNED) {
-            let reason = ban.reason.clone().unwrap_or_else(|| "no reason given".into());
-            return Ok(Decision::deny(
-                "banned",
-                format!("{name} {version} is banned ({}): {reason}", ban.describe_range()),
-                Some((*ban).clone()),
-            ));
+    /// Returns the cached decision, or the epoch to store a computed one with.
+    /// Never reads the store unless another connection committed.
+    /// `package_type` must be canonical (see [`canonical_package_type`]).
+    pub fn cached(&self, agent_id: &str, package_type: &'static str, name: &str, version: &str) -> Result<Lookup> {
+        thread_local! {
+            static KEY: RefCell<String> = const { RefCell::new(String::new()) };
         }
-
-        let state = self.agent_state(agent_id)?.unwrap_or_else(|| "student".to_string());
-        let Some(agent_rank) = maturity::rank(&state) else {
-            return Ok(Decision::deny(
-                "agent_inactive",
-                format!("agent {agent_id} is {state}, not at a maturity level, so it may use no package"),
-                None,
-            ));
-        };
-        if agent_rank == 0 {
-            return Ok(Decision::deny(
-                "student",
-                format!("agent {agent_id} is a student; students may not use third-party packages"),
-                None,
-            ));
-        }
-
-        let active: Vec<&PolicyRecord> = matching
-            .iter()
-            .copied()
-            .filter(|record| record.status == STATUS_ACTIVE)
-            .collect();
-        let Some(lowest) = active
-            .iter()
-            .min_by_key(|record| record.min_maturity.as_deref().and_then(maturity::rank).unwrap_or(0))
-        else {
-            if let Some(pending) = matching.iter().find(|record| record.status == STATUS_PENDING) {
-                return Ok(Decision::deny(
-                    "pending",
-                    format!("{name} {version} is pending approval"),
-                    Some((*pending).clone()),
-                ));
-            }
-            return Ok(Decision::deny(
-                "not_in_registry",
-                format!("{name} {version} is not in the package registry; request approval first"),
-                None,
-            ));
-        };
-
-        let required = lowest.min_maturity.clone().unwrap_or_else(|| "intern".into());
-        let required_rank = maturity::rank(&required).unwrap_or(1);
-        if agent_rank < required_rank {
-            return Ok(Decision::deny(
-                "maturity_too_low",
-                format!("{name} {version} requires maturity {required}; agent {agent_id} is {}", state.to_lowercase()),
-                Some((*lowest).clone()),
-            ));
-        }
-        Ok(Decision {
-            allowed: true,
-            reason: format!("{name} {version} is approved ({}) for {required} and above", lowest.describe_range()),
-            maturity_required: Some(required),
-            rule: "approved",
-            record: Some((*lowest).clone()),
+        KEY.with(|key| {
+            let mut key = key.borrow_mut();
+            write_key(&mut key, self.resolver_id, agent_id, package_type, name, version);
+            self.cache.lookup(&self.store, &key)
         })
     }
 
-    /// Approves a requirement (`numpy>=1.26,<2`, or a bare name for every version).
-    pub fn approve(&self, requirement: &str, min_maturity: &str, approved_by: Option<&str>) -> Result<PolicyRecord> {
+    /// Decides whether `agent_id` may use `name` at `version`.
+    ///
+    /// `version` is an exact version (`1.26.4`, or `==1.26.4`), or a range that
+    /// is not pinned to one (`>=1.26`; empty, `*` or `latest` for any version).
+    /// The rules apply in order. A ban that matches denies everyone (for a
+    /// range: a ban that may share a version with it). An agent that is not at
+    /// a maturity level (paused, stopped, unknown states) is denied, and so is
+    /// a student or an unknown agent. Then the agent needs an approval that
+    /// matches (for a range: one that covers every version) and at least the
+    /// lowest minimum maturity among those; without one the package is
+    /// pending, its approval expired, it is untrusted, or it is not in the
+    /// registry. Records past their expiry count as absent.
+    pub fn check_shared(&self, agent_id: &str, package_type: &str, name: &str, version: &str) -> Result<Arc<Decision>> {
+        let package_type = policy::package_type(package_type)?;
+        match self.cached(agent_id, package_type, name, version)? {
+            Lookup::Hit(decision) => Ok(decision),
+            Lookup::Miss(epoch) => self.check_missed(agent_id, package_type, name, version, epoch),
+        }
+    }
+
+    /// Computes a decision [`Governance::cached`] did not hold, from the
+    /// store, and caches it under the epoch of that lookup.
+    pub fn check_missed(&self, agent_id: &str, package_type: &'static str, name: &str, version: &str, epoch: u64) -> Result<Arc<Decision>> {
+        let agent = validate_agent_id(agent_id)?;
+        let normalized = checked_name(package_type, name)?;
+        let query = Query::parse(&normalized, version)?;
+        let records = policy::records_for(&self.store.lock(), package_type, &normalized)?;
+        let state = self.agent_state(agent)?;
+        let now = unix_now();
+        let decision = Arc::new(decide(agent, state.as_deref(), &normalized, version, &query, &records, now));
+        let mut key = String::new();
+        write_key(&mut key, self.resolver_id, agent_id, package_type, name, version);
+        self.cache.insert(&key, decision.clone(), epoch, next_expiry(&records, now));
+        Ok(decision)
+    }
+
+    /// Decides for every `(name, version)` of a set at once, reading the store
+    /// once for all the decisions the cache does not hold.
+    pub fn check_many(&self, agent_id: &str, package_type: &str, packages: &[(&str, &str)]) -> Result<Vec<Arc<Decision>>> {
+        let package_type = policy::package_type(package_type)?;
+        let mut decisions: Vec<Option<Arc<Decision>>> = Vec::with_capacity(packages.len());
+        let mut missing: Vec<(usize, u64)> = Vec::new();
+        for (index, (name, version)) in packages.iter().enumerate() {
+            match self.cached(agent_id, package_type, name, version)? {
+                Lookup::Hit(decision) => decisions.push(Some(decision)),
+                Lookup::Miss(epoch) => {
+                    decisions.push(None);
+                    missing.push((index, epoch));
+                }
+            }
+        }
+        if !missing.is_empty() {
+            let agent = validate_agent_id(agent_id)?;
+            let mut prepared = Vec::with_capacity(missing.len());
+            for &(index, epoch) in &missing {
+                let (name, version) = packages[index];
+                let normalized = checked_name(package_type, name)?;
+                let query = Query::parse(&normalized, version)?;
+                prepared.push((index, epoch, normalized, query));
+            }
+            let names: Vec<&str> = prepared.iter().map(|(_, _, name, _)| name.as_str()).collect();
+            let records = policy::records_for_names(&self.store.lock(), package_type, &names)?;
+            let state = self.agent_state(agent)?;
+            let now = unix_now();
+            let mut key = String::new();
+            for (index, epoch, normalized, query) in prepared {
+                let (name, version) = packages[index];
+                let package_records = records.get(&normalized).map(Vec::as_slice).unwrap_or_default();
+                let decision = Arc::new(decide(agent, state.as_deref(), &normalized, version, &query, package_records, now));
+                write_key(&mut key, self.resolver_id, agent_id, package_type, name, version);
+                self.cache.insert(&key, decision.clone(), epoch, next_expiry(package_records, now));
+                decisions[index] = Some(decision);
+            }
+        }
+        Ok(decisions.into_iter().flatten().collect())
+    }
+
+    /// Approves a requirement (`numpy>=1.26,<2`, or a bare name for every
+    /// version) for agents at `min_maturity` and above, until `expiry` if given.
+    pub fn approve(
+        &self,
+        package_type: &str,
+        requirement: &str,
+        min_maturity: &str,
+        approved_by: Option<&str>,
+        expiry: Option<&Expiry>,
+    ) -> Result<PolicyRecord> {
         let level = maturity::canonical_level(min_maturity).map_err(Error::InvalidArgument)?;
-        policy::upsert(&self.store, policy::Change {
-            requirement,
-            status: STATUS_ACTIVE,
-            min_maturity: Some(level),
-            reason: None,
-            actor: approved_by,
-            action: "package_approved",
+        let key = PolicyKey::parse(package_type, requirement)?;
+        self.change(&key, |connection| {
+            policy::write(connection, &policy::Change {
+                key: &key,
+                status: STATUS_ACTIVE,
+                min_maturity: Some(level),
+                reason: None,
+                actor: approved_by,
+                requested_by: None,
+                expiry,
+                action: "package_approved",
+            })
         })
     }
 
     /// Bans a requirement for every agent; a reason is required.
-    pub fn ban(&self, requirement: &str, reason: &str, banned_by: Option<&str>) -> Result<PolicyRecord> {
+    pub fn ban(&self, package_type: &str, requirement: &str, reason: &str, banned_by: Option<&str>, expiry: Option<&Expiry>) -> Result<PolicyRecord> {
         if reason.trim().is_empty() {
             return Err(Error::InvalidArgument(format!("a ban of {requirement:?} needs a reason")));
         }
-        policy::upsert(&self.store, policy::Change {
-            requirement,
-            status: STATUS_BANNED,
-            min_maturity: None,
-            reason: Some(reason),
-            actor: banned_by,
-            action: "package_banned",
+        let key = PolicyKey::parse(package_type, requirement)?;
+        self.change(&key, |connection| {
+            policy::write(connection, &policy::Change {
+                key: &key,
+                status: STATUS_BANNED,
+                min_maturity: None,
+                reason: Some(reason.trim()),
+                actor: banned_by,
+                requested_by: None,
+                expiry,
+                action: "package_banned",
+            })
         })
     }
 
-    /// Records a request for approval. An existing active or banned record is left unchanged.
-    pub fn request_approval(&self, requirement: &str, requested_by: Option<&str>, reason: Option<&str>) -> Result<PolicyRecord> {
-        policy::request(&self.store, requirement, requested_by, reason)
+    /// Marks a requirement untrusted: no agent may use it until it is approved.
+    pub fn mark_untrusted(&self, package_type: &str, requirement: &str, reason: Option<&str>, actor: Option<&str>) -> Result<PolicyRecord> {
+        let key = PolicyKey::parse(package_type, requirement)?;
+        self.change(&key, |connection| {
+            policy::write(connection, &policy::Change {
+                key: &key,
+                status: STATUS_UNTRUSTED,
+                min_maturity: None,
+                reason,
+                actor,
+                requested_by: None,
+                expiry: None,
+                action: "package_untrusted",
+            })
+        })
     }
 
-    /// Lists policy records, optionally only those with one status.
-    pub fn list(&self, status: Option<&str>) -> Result<Vec<PolicyRecord>> {
-        policy::list(&self.store, status)
+    /// Records a request for approval. An existing active, banned or untrusted
+    /// record of the same range is returned unchanged: a request never downgrades.
+    pub fn request_approval(&self, package_type: &str, requirement: &str, requested_by: Option<&str>, reason: Option<&str>) -> Result<PolicyRecord> {
+        let key = PolicyKey::parse(package_type, requirement)?;
+        self.change(&key, |connection| policy::request(connection, &key, requested_by, reason))
+    }
+
+    /// Removes the record of exactly this requirement, whatever its status,
+    /// and returns it. Its history stays in the audit log.
+    pub fn revoke(&self, package_type: &str, requirement: &str, revoked_by: Option<&str>, reason: Option<&str>) -> Result<PolicyRecord> {
+        let key = PolicyKey::parse(package_type, requirement)?;
+        self.change(&key, |connection| policy::delete(connection, &key, revoked_by, reason))?.ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "no {} policy record for {:?} to revoke (records are matched by name and exact range)",
+                key.package_type, requirement
+            ))
+        })
+    }
+
+    /// Runs `write` in one transaction, then drops the package's cached decisions.
+    fn change<T>(&self, key: &PolicyKey, write: impl FnOnce(&rusqlite::Connection) -> Result<T>) -> Result<T> {
+        let outcome = {
+            let mut connection = self.store.lock();
+            let transaction = connection.transaction()?;
+            let outcome = write(&transaction)?;
+            transaction.commit()?;
+            outcome
+        };
+        // After the commit and with the store unlocked: a lookup that read the
+        // old records before this point cannot store its decision any more.
+        self.cache.invalidate_package(key.package_type, &key.name);
+        Ok(outcome)
+    }
+
+    /// Lists policy records, filtered by status, package type and name.
+    pub fn list(&self, filter: &ListFilter<'_>) -> Result<Vec<PolicyRecord>> {
+        policy::list(&self.store.lock(), filter)
+    }
+
+    /// Returns every audited change of the record with exactly this
+    /// requirement, oldest first, including those before a revocation.
+    pub fn history(&self, package_type: &str, requirement: &str) -> Result<Vec<audit::AuditEntry>> {
+        let key = PolicyKey::parse(package_type, requirement)?;
+        audit::record_history(&self.store.lock(), key.package_type, &key.name, &key.specifier)
     }
 
     /// Records a denial in the audit log.
@@ -247,11 +552,43 @@ impl Governance {
             },
         )
     }
+
+    /// Every agent in skillguard's own table with its state, by id.
+    pub fn agents(&self) -> Result<Vec<(String, String)>> {
+        let connection = self.store.lock();
+        let mut statement = connection.prepare("SELECT agent_id, maturity FROM agents ORDER BY agent_id")?;
+        let rows = statement.query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?;
+        Ok(rows.collect::<Result<Vec<_>, _>>()?)
+    }
+}
+
+/// Writes an agent's state and audits the change; call it inside a transaction.
+fn set_agent_state(connection: &rusqlite::Connection, agent_id: &str, state: &str, actor: Option<&str>) -> Result<()> {
+    let before: Option<String> = connection
+        .query_row("SELECT maturity FROM agents WHERE agent_id = ?1", [agent_id], |row| row.get(0))
+        .optional()?;
+    connection.execute(
+        &format!(
+            "INSERT INTO agents (agent_id, maturity, updated_at) VALUES (?1, ?2, {NOW})
+             ON CONFLICT (agent_id) DO UPDATE SET maturity = excluded.maturity, updated_at = excluded.updated_at"
+        ),
+        params![agent_id, state],
+    )?;
+    audit::record(
+        connection,
+        &AuditEvent {
+            action: "agent_maturity_set",
+            actor,
+            agent_id: Some(agent_id),
+            detail: json!({ "before": before, "after": state }),
+            ..Default::default()
+        },
+    )
 }
 
 fn validate_agent_id(agent_id: &str) -> Result<&str> {
     let trimmed = agent_id.trim();
-    if trimmed.is_empty() || trimmed.len() > 256 {
+    if trimmed.is_empty() || trimmed.len() > 256 || trimmed.contains(KEY_SEPARATOR) {
         return Err(Error::InvalidArgument(format!(
             "invalid agent id {agent_id:?}: expected 1 to 256 characters"
         )));
@@ -260,91 +597,4 @@ fn validate_agent_id(agent_id: &str) -> Result<&str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn governance() -> Governance {
-        Governance::new(Store::open(Some(":memory:")).unwrap(), None)
-    }
-
-    #[test]
-    fn approval_range_allows_inside_and_denies_outside() {
-        let governance = governance();
-        governance.set_agent_maturity("agent-7", "supervised", None).unwrap();
-        governance.approve("numpy>=1.26,<2", "intern", Some("alice")).unwrap();
-
-        let inside = governance.check("agent-7", "NumPy", "1.26.4").unwrap();
-        assert!(inside.allowed, "{inside:?}");
-        let outside = governance.check("agent-7", "numpy", "2.0.0").unwrap();
-        assert!(!outside.allowed);
-        assert_eq!(outside.rule, "not_in_registry");
-    }
-
-    #[test]
-    fn ban_wins_over_approval() {
-        let governance = governance();
-        governance.set_agent_maturity("agent-7", "autonomous", None).unwrap();
-        governance.approve("requests", "intern", None).unwrap();
-        governance.ban("requests<2.32", "CVE-2024-35195", None).unwrap();
-
-        let old = governance.check("agent-7", "requests", "2.31.0").unwrap();
-        assert_eq!(old.rule, "banned");
-        assert!(old.reason.contains("CVE-2024-35195"), "{}", old.reason);
-        assert!(governance.check("agent-7", "requests", "2.32.0").unwrap().allowed);
-    }
-
-    #[test]
-    fn maturity_below_minimum_is_denied() {
-        let governance = governance();
-        governance.set_agent_maturity("agent-1", "intern", None).unwrap();
-        governance.approve("pandas", "supervised", None).unwrap();
-        let decision = governance.check("agent-1", "pandas", "2.2.0").unwrap();
-        assert_eq!(decision.rule, "maturity_too_low");
-        assert_eq!(decision.maturity_required.as_deref(), Some("supervised"));
-    }
-
-    #[test]
-    fn unknown_and_paused_agents_denied() {
-        let governance = governance();
-        governance.approve("six", "intern", None).unwrap();
-        assert_eq!(governance.check("nobody", "six", "1.16.0").unwrap().rule, "student");
-        governance.set_agent_maturity("agent-2", "Paused", None).unwrap();
-        assert_eq!(governance.check("agent-2", "six", "1.16.0").unwrap().rule, "agent_inactive");
-    }
-
-    #[test]
-    fn pending_request_is_reported_and_does_not_downgrade() {
-        let governance = governance();
-        governance.set_agent_maturity("agent-3", "intern", None).unwrap();
-        governance.request_approval("attrs", Some("agent-3"), Some("parsing")).unwrap();
-        assert_eq!(governance.check("agent-3", "attrs", "23.1.0").unwrap().rule, "pending");
-
-        governance.approve("idna", "intern", None).unwrap();
-        let record = governance.request_approval("idna", Some("agent-3"), None).unwrap();
-        assert_eq!(record.status, STATUS_ACTIVE);
-        assert!(governance.check("agent-3", "idna", "3.7").unwrap().allowed);
-    }
-
-    #[test]
-    fn changes_are_audited_in_order() {
-        let governance = governance();
-        governance.approve("six", "intern", Some("alice")).unwrap();
-        governance.ban("six<1.10", "old", Some("bob")).unwrap();
-        let connection = governance.store().lock();
-        let entries = audit::recent(&connection, None, 10).unwrap();
-        let actions: Vec<&str> = entries.iter().map(|entry| entry.action.as_str()).collect();
-        assert_eq!(actions, vec!["package_banned", "package_approved"]);
-        assert_eq!(entries[0].actor.as_deref(), Some("bob"));
-    }
-
-    #[test]
-    fn invalid_inputs_name_the_value() {
-        let governance = governance();
-        let error = governance.approve("six", "wizard", None).unwrap_err();
-        assert!(error.to_string().contains("\"wizard\""), "{error}");
-        let error = governance.check("a", "six", "not a version").unwrap_err();
-        assert!(error.to_string().contains("\"not a version\""), "{error}");
-        let error = governance.ban("six", "  ", None).unwrap_err();
-        assert!(error.to_string().contains("needs a reason"), "{error}");
-    }
-}
+mod tests;

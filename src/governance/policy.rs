@@ -1,39 +1,76 @@
-//! Policy records: one row per (package type, name, version range).
+//! Policy records: one row per (package type, name, version range), and the
+//! statements that read and write them. Writers take the connection of an
+//! open transaction, so a change and its audit row commit together.
 
+use std::collections::HashMap;
 use std::str::FromStr;
 
-use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
-use rusqlite::{params, OptionalExtension, Row};
+use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifiers};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::json;
 
 use crate::audit::{self, AuditEvent};
 use crate::error::{Error, Result};
 use crate::requirement::parse_requirement_line;
-use crate::store::{Store, NOW};
+use crate::store::NOW;
 
 pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_PENDING: &str = "pending";
 pub const STATUS_BANNED: &str = "banned";
+pub const STATUS_UNTRUSTED: &str = "untrusted";
+pub const STATUSES: [&str; 4] = [STATUS_ACTIVE, STATUS_PENDING, STATUS_BANNED, STATUS_UNTRUSTED];
+
+/// The package types a record may govern. `npm` records are stored and
+/// listed like Python ones; their names are lowercased, and their ranges are
+/// written as PEP 440 specifiers (`>=4.17,<5`).
+pub const PACKAGE_TYPES: [&str; 2] = ["python", "npm"];
+
+/// Returns the canonical package type, or an error naming the valid ones.
+pub fn package_type(value: &str) -> Result<&'static str> {
+    let trimmed = value.trim();
+    PACKAGE_TYPES
+        .iter()
+        .find(|known| known.eq_ignore_ascii_case(trimmed))
+        .copied()
+        .ok_or_else(|| Error::InvalidArgument(format!("invalid package type {value:?}: expected one of {}", PACKAGE_TYPES.join(", "))))
+}
+
+/// Returns the canonical status, or an error naming the valid ones.
+pub fn status(value: &str) -> Result<&'static str> {
+    let trimmed = value.trim();
+    STATUSES
+        .iter()
+        .find(|known| known.eq_ignore_ascii_case(trimmed))
+        .copied()
+        .ok_or_else(|| Error::InvalidArgument(format!("invalid policy status {value:?}: expected one of {}", STATUSES.join(", "))))
+}
 
 /// One policy record as stored.
 #[derive(Clone, Debug, Serialize)]
 pub struct PolicyRecord {
     pub id: i64,
     pub package_type: String,
-    /// PEP 503-normalised name.
+    /// PEP 503-normalised name (lowercased for npm).
     pub name: String,
     /// PEP 440 specifier set; empty covers every version.
     pub specifier: String,
     pub status: String,
     pub min_maturity: Option<String>,
+    /// Why the package was banned, marked untrusted, requested or approved.
     pub reason: Option<String>,
     pub requested_by: Option<String>,
     pub approved_by: Option<String>,
+    pub approved_at: Option<String>,
+    pub banned_by: Option<String>,
+    /// When the record lapses by itself (UTC); `None` never.
+    pub expires_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
     #[serde(skip)]
     specifiers: Option<VersionSpecifiers>,
+    #[serde(skip)]
+    expires_unix: Option<f64>,
 }
 
 impl PolicyRecord {
@@ -46,6 +83,30 @@ impl PolicyRecord {
         }
     }
 
+    /// Tells whether the record covers every version of the package.
+    pub fn covers_every_version(&self) -> bool {
+        self.specifier.is_empty()
+    }
+
+    /// Tells whether some version could be in both the record's range and
+    /// `range`. Errs towards "yes" where the specifiers are not simple bounds.
+    pub fn may_overlap(&self, range: &VersionSpecifiers) -> bool {
+        match &self.specifiers {
+            Some(specifiers) => ranges_may_overlap(specifiers, range),
+            None => false,
+        }
+    }
+
+    /// Tells whether the record has lapsed at `now` (seconds since the Unix epoch).
+    pub fn is_expired(&self, now: f64) -> bool {
+        self.expires_unix.is_some_and(|expiry| expiry <= now)
+    }
+
+    /// The expiry in seconds since the Unix epoch, if the record has one.
+    pub fn expires_unix(&self) -> Option<f64> {
+        self.expires_unix
+    }
+
     /// Describes the range for messages: `every version` or the specifier.
     pub fn describe_range(&self) -> String {
         if self.specifier.is_empty() {
@@ -53,6 +114,11 @@ impl PolicyRecord {
         } else {
             format!("{}{}", self.name, self.specifier)
         }
+    }
+
+    /// The record's requirement as a policy file writes it (`numpy>=1.26,<2`).
+    pub fn requirement(&self) -> String {
+        format!("{}{}", self.name, self.specifier)
     }
 
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
@@ -68,18 +134,138 @@ impl PolicyRecord {
             reason: row.get(6)?,
             requested_by: row.get(7)?,
             approved_by: row.get(8)?,
-            created_at: row.get(9)?,
-            updated_at: row.get(10)?,
+            approved_at: row.get(9)?,
+            banned_by: row.get(10)?,
+            expires_at: row.get(11)?,
+            created_at: row.get(12)?,
+            updated_at: row.get(13)?,
+            expires_unix: row.get(14)?,
         })
     }
 }
 
-const COLUMNS: &str =
-    "id, package_type, name, specifier, status, min_maturity, reason, requested_by, approved_by, created_at, updated_at";
+const COLUMNS: &str = "id, package_type, name, specifier, status, min_maturity, reason, requested_by, approved_by,
+    approved_at, banned_by, expires_at, created_at, updated_at, (julianday(expires_at) - 2440587.5) * 86400.0";
+
+/// Lower and upper bounds of a specifier set, each with whether it is inclusive.
+type Bound = Option<(Version, bool)>;
+
+fn bounds(specifiers: &VersionSpecifiers) -> (Bound, Bound) {
+    let mut lower: Bound = None;
+    let mut upper: Bound = None;
+    let mut raise = |version: &Version, inclusive: bool| {
+        let higher = match &lower {
+            None => true,
+            Some((current, current_inclusive)) => version > current || (version == current && !inclusive && *current_inclusive),
+        };
+        if higher {
+            lower = Some((version.clone(), inclusive));
+        }
+    };
+    let mut lower_upper = |version: &Version, inclusive: bool| {
+        let lower_than = match &upper {
+            None => true,
+            Some((current, current_inclusive)) => version < current || (version == current && !inclusive && *current_inclusive),
+        };
+        if lower_than {
+            upper = Some((version.clone(), inclusive));
+        }
+    };
+    for specifier in specifiers.iter() {
+        let version = specifier.version();
+        match specifier.operator() {
+            Operator::Equal => {
+                raise(version, true);
+                lower_upper(version, true);
+            }
+            Operator::GreaterThanEqual | Operator::TildeEqual | Operator::EqualStar => raise(version, true),
+            Operator::GreaterThan => raise(version, false),
+            Operator::LessThan => lower_upper(version, false),
+            Operator::LessThanEqual => lower_upper(version, true),
+            // `!=`, `===` and the like narrow a range without bounding it.
+            _ => {}
+        }
+    }
+    (lower, upper)
+}
+
+/// Tells whether two specifier sets may share a version, by their bounds.
+fn ranges_may_overlap(first: &VersionSpecifiers, second: &VersionSpecifiers) -> bool {
+    let (first_lower, first_upper) = bounds(first);
+    let (second_lower, second_upper) = bounds(second);
+    let lower = [first_lower, second_lower]
+        .into_iter()
+        .flatten()
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let upper = [first_upper, second_upper]
+        .into_iter()
+        .flatten()
+        .min_by(|a, b| a.0.cmp(&b.0).then(a.1.cmp(&b.1)));
+    match (lower, upper) {
+        (Some((low, low_inclusive)), Some((high, high_inclusive))) => {
+            low < high || (low == high && low_inclusive && high_inclusive)
+        }
+        _ => true,
+    }
+}
+
+/// A record's identity: package type, normalised name and canonical specifier.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PolicyKey {
+    pub package_type: &'static str,
+    pub name: String,
+    pub specifier: String,
+}
+
+impl PolicyKey {
+    /// Parses `requirement` (`numpy>=1.26,<2`, or a bare name for every version).
+    pub fn parse(package_type: &str, requirement: &str) -> Result<Self> {
+        let package_type = self::package_type(package_type)?;
+        if package_type == "npm" {
+            return parse_npm(requirement);
+        }
+        let parsed = parse_requirement_line(requirement, 1)?;
+        if !parsed.marker.is_true() {
+            return Err(Error::InvalidArgument(format!(
+                "policy requirement {requirement:?} has an environment marker; policies apply to every environment"
+            )));
+        }
+        if !parsed.extras.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "policy requirement {requirement:?} names extras; a policy governs the whole distribution, so write it without them"
+            )));
+        }
+        Ok(PolicyKey { package_type, name: parsed.name, specifier: parsed.specifiers.to_string() })
+    }
+}
+
+fn parse_npm(requirement: &str) -> Result<PolicyKey> {
+    let text = requirement.trim();
+    let split = text.find(|character: char| "<>=!~ ".contains(character)).unwrap_or(text.len());
+    let (name, range) = text.split_at(split);
+    let name = name.to_ascii_lowercase();
+    let valid_part = |part: &str| {
+        !part.is_empty() && part.chars().all(|character| character.is_ascii_alphanumeric() || "-._~".contains(character))
+    };
+    let valid = match name.strip_prefix('@') {
+        Some(scoped) => scoped.split_once('/').is_some_and(|(scope, package)| valid_part(scope) && valid_part(package)),
+        None => valid_part(&name) && !name.starts_with('.') && !name.starts_with('_'),
+    };
+    if !valid || name.len() > 214 {
+        return Err(Error::InvalidArgument(format!(
+            "invalid npm package name in {requirement:?}: expected a name such as left-pad or @scope/name"
+        )));
+    }
+    let specifiers = VersionSpecifiers::from_str(range.trim()).map_err(|error| {
+        Error::InvalidArgument(format!(
+            "invalid version range in npm requirement {requirement:?}: {error}\nhint: write ranges as PEP 440 specifiers, for example lodash>=4.17,<5"
+        ))
+    })?;
+    Ok(PolicyKey { package_type: "npm", name, specifier: specifiers.to_string() })
+}
 
 /// Loads every record of one package.
-pub fn records_for(store: &Store, package_type: &str, name: &str) -> Result<Vec<PolicyRecord>> {
-    let connection = store.lock();
+pub fn records_for(connection: &Connection, package_type: &str, name: &str) -> Result<Vec<PolicyRecord>> {
     let mut statement = connection.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM package_policies WHERE package_type = ?1 AND name = ?2"
     ))?;
@@ -89,118 +275,283 @@ pub fn records_for(store: &Store, package_type: &str, name: &str) -> Result<Vec<
     Ok(records)
 }
 
-/// Lists records, optionally of one status, ordered by name.
-pub fn list(store: &Store, status: Option<&str>) -> Result<Vec<PolicyRecord>> {
-    let connection = store.lock();
+/// Loads the records of many packages in one query, grouped by name.
+pub fn records_for_names(connection: &Connection, package_type: &str, names: &[&str]) -> Result<HashMap<String, Vec<PolicyRecord>>> {
+    let mut statement = connection.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM package_policies
+         WHERE package_type = ?1 AND name IN (SELECT value FROM json_each(?2))"
+    ))?;
+    let names_json = serde_json::to_string(names).map_err(|error| Error::InvalidArgument(error.to_string()))?;
+    let mut grouped: HashMap<String, Vec<PolicyRecord>> = HashMap::new();
+    for record in statement.query_map(params![package_type, names_json], PolicyRecord::from_row)? {
+        let record = record?;
+        grouped.entry(record.name.clone()).or_default().push(record);
+    }
+    Ok(grouped)
+}
+
+/// Which records [`list`] returns; `None` fields do not filter.
+#[derive(Default)]
+pub struct ListFilter<'a> {
+    pub status: Option<&'a str>,
+    pub package_type: Option<&'a str>,
+    /// A package name, normalised before comparing.
+    pub name: Option<&'a str>,
+}
+
+/// Lists records ordered by type, name and range.
+pub fn list(connection: &Connection, filter: &ListFilter<'_>) -> Result<Vec<PolicyRecord>> {
+    let status = filter.status.map(status).transpose()?;
+    let package_type = filter.package_type.map(package_type).transpose()?;
+    let name = filter.name.map(|name| match package_type {
+        Some("npm") => name.trim().to_ascii_lowercase(),
+        _ => crate::requirement::normalize_name(name),
+    });
     let mut statement = connection.prepare(&format!(
-        "SELECT {COLUMNS} FROM package_policies WHERE (?1 IS NULL OR status = ?1) ORDER BY name, specifier"
+        "SELECT {COLUMNS} FROM package_policies
+         WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR package_type = ?2) AND (?3 IS NULL OR name = ?3)
+         ORDER BY package_type, name, specifier"
     ))?;
     let records = statement
-        .query_map(params![status], PolicyRecord::from_row)?
+        .query_map(params![status, package_type, name], PolicyRecord::from_row)?
         .collect::<Result<Vec<_>, _>>()?;
     Ok(records)
 }
 
-/// A status change requested by an administrator.
-pub struct Change<'a> {
-    pub requirement: &'a str,
-    pub status: &'a str,
-    pub min_maturity: Option<&'a str>,
-    pub reason: Option<&'a str>,
-    pub actor: Option<&'a str>,
-    pub action: &'a str,
-}
-
-/// Splits a policy requirement into a normalised name and a canonical specifier.
-fn policy_key(requirement: &str) -> Result<(String, String)> {
-    let parsed = parse_requirement_line(requirement, 1)?;
-    if !parsed.marker.is_true() {
-        return Err(Error::InvalidArgument(format!(
-            "policy requirement {requirement:?} has an environment marker; policies apply to every environment"
-        )));
-    }
-    Ok((parsed.name, parsed.specifiers.to_string()))
-}
-
-/// Inserts or updates the record for a requirement and audits the change in
-/// the same transaction.
-pub fn upsert(store: &Store, change: Change<'_>) -> Result<PolicyRecord> {
-    let (name, specifier) = policy_key(change.requirement)?;
-    let mut connection = store.lock();
-    let transaction = connection.transaction()?;
-
-    let before = select_one(&transaction, &name, &specifier)?;
-    transaction.execute(
-        &format!(
-            "INSERT INTO package_policies
-               (package_type, name, specifier, status, min_maturity, reason, approved_by, created_at, updated_at)
-             VALUES ('python', ?1, ?2, ?3, ?4, ?5, ?6, {NOW}, {NOW})
-             ON CONFLICT (package_type, name, specifier) DO UPDATE SET
-               status = excluded.status, min_maturity = excluded.min_maturity,
-               reason = excluded.reason, approved_by = excluded.approved_by, updated_at = excluded.updated_at"
-        ),
-        params![name, specifier, change.status, change.min_maturity, change.reason, change.actor],
-    )?;
-    let after = select_one(&transaction, &name, &specifier)?.expect("the row was just written");
-
-    audit::record(
-        &transaction,
-        &AuditEvent {
-            action: change.action,
-            actor: change.actor,
-            package: Some(&name),
-            detail: json!({ "before": before, "after": after }),
-            ..Default::default()
-        },
-    )?;
-    transaction.commit()?;
-    Ok(after)
-}
-
-/// Records a pending request unless an active or banned record already covers the same range.
-pub fn request(store: &Store, requirement: &str, requested_by: Option<&str>, reason: Option<&str>) -> Result<PolicyRecord> {
-    let (name, specifier) = policy_key(requirement)?;
-    let mut connection = store.lock();
-    let transaction = connection.transaction()?;
-
-    if let Some(existing) = select_one(&transaction, &name, &specifier)? {
-        if existing.status != STATUS_PENDING {
-            return Ok(existing);
-        }
-    }
-    transaction.execute(
-        &format!(
-            "INSERT INTO package_policies
-               (package_type, name, specifier, status, reason, requested_by, created_at, updated_at)
-             VALUES ('python', ?1, ?2, 'pending', ?3, ?4, {NOW}, {NOW})
-             ON CONFLICT (package_type, name, specifier) DO UPDATE SET
-               reason = excluded.reason, requested_by = excluded.requested_by, updated_at = excluded.updated_at"
-        ),
-        params![name, specifier, reason, requested_by],
-    )?;
-    let after = select_one(&transaction, &name, &specifier)?.expect("the row was just written");
-    audit::record(
-        &transaction,
-        &AuditEvent {
-            action: "package_requested",
-            actor: requested_by,
-            package: Some(&name),
-            detail: json!({ "after": after }),
-            ..Default::default()
-        },
-    )?;
-    transaction.commit()?;
-    Ok(after)
-}
-
-fn select_one(connection: &rusqlite::Connection, name: &str, specifier: &str) -> Result<Option<PolicyRecord>> {
+/// Returns the record with exactly this key, if there is one.
+pub fn select_one(connection: &Connection, key: &PolicyKey) -> Result<Option<PolicyRecord>> {
     Ok(connection
         .query_row(
-            &format!(
-                "SELECT {COLUMNS} FROM package_policies WHERE package_type = 'python' AND name = ?1 AND specifier = ?2"
-            ),
-            params![name, specifier],
+            &format!("SELECT {COLUMNS} FROM package_policies WHERE package_type = ?1 AND name = ?2 AND specifier = ?3"),
+            params![key.package_type, key.name, key.specifier],
             PolicyRecord::from_row,
         )
         .optional()?)
+}
+
+/// When a record lapses.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Expiry {
+    /// An ISO 8601 time, UTC unless it names an offset.
+    At(String),
+    /// Seconds from now.
+    In(f64),
+    /// A time as a policy export recorded it: taken as it is, even if it has
+    /// passed, so that an import restores what was exported.
+    Recorded(String),
+}
+
+/// Turns an expiry into the stored UTC form, refusing unreadable and past times.
+fn expiry_text(connection: &Connection, key: &PolicyKey, expiry: Option<&Expiry>) -> Result<Option<String>> {
+    let (stored, in_future): (Option<String>, bool) = match expiry {
+        None => return Ok(None),
+        Some(Expiry::At(text) | Expiry::Recorded(text)) => connection.query_row(
+            "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?1), julianday(?1) > julianday('now')",
+            [text.trim()],
+            |row| Ok((row.get(0)?, row.get::<_, Option<bool>>(1)?.unwrap_or(false))),
+        )?,
+        Some(Expiry::In(seconds)) => {
+            if !seconds.is_finite() || *seconds <= 0.0 {
+                return Err(Error::InvalidArgument(format!(
+                    "invalid expiry for {}{}: expires_in must be a positive number of seconds, not {seconds}",
+                    key.name, key.specifier
+                )));
+            }
+            let modifier = format!("+{seconds:.3} seconds");
+            (connection.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)", [modifier], |row| row.get(0))?, true)
+        }
+    };
+    let Some(stored) = stored else {
+        let text = match expiry {
+            Some(Expiry::At(text) | Expiry::Recorded(text)) => text.as_str(),
+            _ => "",
+        };
+        return Err(Error::InvalidArgument(format!(
+            "invalid expiry {text:?} for {}{}: expected an ISO 8601 time such as 2027-01-31 or 2027-01-31T12:00:00Z",
+            key.name, key.specifier
+        )));
+    };
+    if !in_future && !matches!(expiry, Some(Expiry::Recorded(_))) {
+        return Err(Error::InvalidArgument(format!(
+            "expiry {stored} for {}{} is not in the future",
+            key.name, key.specifier
+        )));
+    }
+    Ok(Some(stored))
+}
+
+/// A status set by an administrator (approve, ban, mark untrusted) or by a
+/// policy import (any status).
+pub struct Change<'a> {
+    pub key: &'a PolicyKey,
+    pub status: &'static str,
+    pub min_maturity: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    pub actor: Option<&'a str>,
+    /// Kept from the record when `None`.
+    pub requested_by: Option<&'a str>,
+    pub expiry: Option<&'a Expiry>,
+    pub action: &'static str,
+}
+
+/// Inserts or updates the record for a key and audits the change. Call it
+/// inside a transaction.
+pub fn write(connection: &Connection, change: &Change<'_>) -> Result<PolicyRecord> {
+    let key = change.key;
+    let expires_at = expiry_text(connection, key, change.expiry)?;
+    let before = select_one(connection, key)?;
+    let approved_by = (change.status == STATUS_ACTIVE).then_some(change.actor).flatten();
+    let banned_by = (change.status == STATUS_BANNED).then_some(change.actor).flatten();
+    connection.execute(
+        &format!(
+            "INSERT INTO package_policies
+               (package_type, name, specifier, status, min_maturity, reason, approved_by, approved_at, banned_by,
+                expires_at, requested_by, created_at, updated_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, CASE WHEN ?4 = 'active' THEN {NOW} END, ?8, ?9, ?10, {NOW}, {NOW})
+             ON CONFLICT (package_type, name, specifier) DO UPDATE SET
+               status = excluded.status, min_maturity = excluded.min_maturity, reason = excluded.reason,
+               requested_by = coalesce(excluded.requested_by, requested_by),
+               approved_by = excluded.approved_by, approved_at = excluded.approved_at, banned_by = excluded.banned_by,
+               expires_at = excluded.expires_at, updated_at = excluded.updated_at"
+        ),
+        params![
+            key.package_type,
+            key.name,
+            key.specifier,
+            change.status,
+            change.min_maturity,
+            change.reason,
+            approved_by,
+            banned_by,
+            expires_at,
+            change.requested_by
+        ],
+    )?;
+    let after = select_one(connection, key)?
+        .ok_or_else(|| Error::InvalidArgument(format!("policy record {}{} vanished while written", key.name, key.specifier)))?;
+    audit_change(connection, change.action, change.actor, key, before.as_ref(), Some(&after))?;
+    Ok(after)
+}
+
+/// Records a pending request unless an active, banned or untrusted record
+/// already has the same key; returns the record as it stands.
+pub fn request(connection: &Connection, key: &PolicyKey, requested_by: Option<&str>, reason: Option<&str>) -> Result<PolicyRecord> {
+    let before = select_one(connection, key)?;
+    if let Some(existing) = &before {
+        if existing.status != STATUS_PENDING {
+            return Ok(existing.clone());
+        }
+    }
+    connection.execute(
+        &format!(
+            "INSERT INTO package_policies
+               (package_type, name, specifier, status, reason, requested_by, created_at, updated_at)
+             VALUES (?1, ?2, ?3, 'pending', ?4, ?5, {NOW}, {NOW})
+             ON CONFLICT (package_type, name, specifier) DO UPDATE SET
+               reason = excluded.reason, requested_by = excluded.requested_by, updated_at = excluded.updated_at"
+        ),
+        params![key.package_type, key.name, key.specifier, reason, requested_by],
+    )?;
+    let after = select_one(connection, key)?
+        .ok_or_else(|| Error::InvalidArgument(format!("policy record {}{} vanished while written", key.name, key.specifier)))?;
+    audit_change(connection, "package_requested", requested_by, key, before.as_ref(), Some(&after))?;
+    Ok(after)
+}
+
+/// Removes the record with this key and audits its removal; `None` when there was none.
+pub fn delete(connection: &Connection, key: &PolicyKey, actor: Option<&str>, reason: Option<&str>) -> Result<Option<PolicyRecord>> {
+    let Some(before) = select_one(connection, key)? else {
+        return Ok(None);
+    };
+    connection.execute("DELETE FROM package_policies WHERE id = ?1", [before.id])?;
+    audit::record(
+        connection,
+        &AuditEvent {
+            action: "package_revoked",
+            actor,
+            package: Some(&key.name),
+            detail: json!({
+                "package_type": key.package_type,
+                "specifier": key.specifier,
+                "reason": reason,
+                "before": before,
+                "after": null,
+            }),
+            ..Default::default()
+        },
+    )?;
+    Ok(Some(before))
+}
+
+fn audit_change(
+    connection: &Connection,
+    action: &str,
+    actor: Option<&str>,
+    key: &PolicyKey,
+    before: Option<&PolicyRecord>,
+    after: Option<&PolicyRecord>,
+) -> Result<()> {
+    audit::record(
+        connection,
+        &AuditEvent {
+            action,
+            actor,
+            package: Some(&key.name),
+            detail: json!({
+                "package_type": key.package_type,
+                "specifier": key.specifier,
+                "before": before,
+                "after": after,
+            }),
+            ..Default::default()
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn specifiers(text: &str) -> VersionSpecifiers {
+        VersionSpecifiers::from_str(text).unwrap()
+    }
+
+    #[test]
+    fn overlap_follows_the_bounds() {
+        let cases = [
+            ("<2.32", ">=2.32", false),
+            ("<2.32", ">=2.31", true),
+            ("<=2.32", ">=2.32", true),
+            ("<2.32", ">2.32", false),
+            ("==1.0", ">=1.0,<2", true),
+            ("==1.0", ">1.0", false),
+            ("", ">=3", true),
+            ("!=1.0", "==1.0", true),
+            (">=1,<2", ">=2,<3", false),
+            ("~=1.4", "<1.4", false),
+        ];
+        for (first, second, expected) in cases {
+            assert_eq!(ranges_may_overlap(&specifiers(first), &specifiers(second)), expected, "{first} and {second}");
+            assert_eq!(ranges_may_overlap(&specifiers(second), &specifiers(first)), expected, "{second} and {first}");
+        }
+    }
+
+    #[test]
+    fn npm_keys_accept_scoped_names_and_pep440_ranges() {
+        let key = PolicyKey::parse("npm", "@Types/Node>=20,<21").unwrap();
+        assert_eq!((key.name.as_str(), key.specifier.as_str()), ("@types/node", ">=20, <21"));
+        assert_eq!(PolicyKey::parse("NPM", "left-pad").unwrap().specifier, "");
+        let error = PolicyKey::parse("npm", "lodash^4.17").unwrap_err().to_string();
+        assert!(error.contains("lodash^4.17"), "{error}");
+        let error = PolicyKey::parse("cargo", "serde").unwrap_err().to_string();
+        assert!(error.contains("\"cargo\"") && error.contains("python, npm"), "{error}");
+    }
+
+    #[test]
+    fn python_keys_are_normalised_and_refuse_markers_and_extras() {
+        let key = PolicyKey::parse("python", "Zope.Interface >= 5").unwrap();
+        assert_eq!((key.name.as_str(), key.specifier.as_str()), ("zope-interface", ">=5"));
+        assert!(PolicyKey::parse("python", "requests; python_version < '3.8'").is_err());
+        assert!(PolicyKey::parse("python", "requests[socks]").unwrap_err().to_string().contains("extras"));
+    }
 }

@@ -9,11 +9,12 @@ use pyo3::prelude::*;
 
 use super::convert::{to_json, to_python};
 use super::errors::IntoPyResult;
-use super::results::{Decision, ExecutionResult, InstallResult, Lock, PolicyRecord, ScanReport, Vulnerability};
+use super::results::{ExecutionResult, InstallResult, Lock, ScanReport, Vulnerability};
 use super::runtime::{awaitable, block_on};
 use crate::advisory::cvss::Rating;
 use crate::advisory::{AdvisoryDb, SeverityPolicy, DEFAULT_MAX_AGE_DAYS};
-use crate::governance::{policy_file, Governance, MaturityResolver};
+use crate::governance::Governance;
+use super::governance::PackageGovernance;
 use crate::index::IndexClient;
 use crate::install::{default_base_image, default_wheel_cache, Installer};
 use crate::resolve::TargetEnv;
@@ -22,24 +23,10 @@ use crate::sandbox::Limits;
 use crate::scan::Scanner;
 use crate::store::Store;
 use crate::image::catalog;
-use crate::{audit, docker, sandbox};
+use crate::{docker, sandbox};
 
 /// How long a cancelled sandbox run may take to remove its container.
 const CLEANUP_GRACE: Duration = Duration::from_secs(15);
-
-/// Wraps a Python callable `f(agent_id) -> str | None` as the maturity source.
-fn python_resolver(callable: Py<PyAny>) -> MaturityResolver {
-    Arc::new(move |agent_id: &str| {
-        Python::attach(|py| {
-            let answer = callable.call1(py, (agent_id,)).map_err(|error| {
-                crate::Error::InvalidArgument(format!("maturity_resolver failed for agent {agent_id}: {error}"))
-            })?;
-            answer.extract::<Option<String>>(py).map_err(|_| {
-                crate::Error::InvalidArgument(format!("maturity_resolver must return a str or None for agent {agent_id}"))
-            })
-        })
-    })
-}
 
 /// Converts optional inputs to a JSON object; `None` is an empty one.
 fn inputs_json(py: Python<'_>, inputs: Option<Bound<'_, PyAny>>) -> PyResult<serde_json::Value> {
@@ -51,67 +38,6 @@ fn inputs_json(py: Python<'_>, inputs: Option<Bound<'_, PyAny>>) -> PyResult<ser
 
 fn limits(timeout: Option<f64>, memory: Option<&str>, cpus: Option<f64>, pids: Option<i64>, output_limit: Option<usize>) -> PyResult<Limits> {
     Limits::new(timeout, memory, cpus, pids, output_limit).py()
-}
-
-#[pyclass(module = "skillguard", frozen)]
-pub struct PackageGovernance {
-    pub inner: Governance,
-}
-
-#[pymethods]
-impl PackageGovernance {
-    #[new]
-    #[pyo3(signature = (db = None, *, maturity_resolver = None))]
-    fn new(db: Option<&str>, maturity_resolver: Option<Py<PyAny>>) -> PyResult<Self> {
-        let store = Store::open(db).py()?;
-        Ok(PackageGovernance { inner: Governance::new(store, maturity_resolver.map(python_resolver)) })
-    }
-
-    #[getter]
-    fn db(&self) -> String {
-        self.inner.store().location().to_string()
-    }
-
-    #[pyo3(signature = (agent_id, level, *, actor = None))]
-    fn set_agent_maturity(&self, agent_id: &str, level: &str, actor: Option<&str>) -> PyResult<()> {
-        self.inner.set_agent_maturity(agent_id, level, actor).py()
-    }
-
-    fn check(&self, py: Python<'_>, agent_id: &str, package: &str, version: &str) -> PyResult<Decision> {
-        Decision::new(py, self.inner.check(agent_id, package, version).py()?)
-    }
-
-    #[pyo3(signature = (requirement, *, min_maturity = "intern", approved_by = None))]
-    fn approve(&self, requirement: &str, min_maturity: &str, approved_by: Option<&str>) -> PyResult<PolicyRecord> {
-        Ok(self.inner.approve(requirement, min_maturity, approved_by).py()?.into())
-    }
-
-    #[pyo3(signature = (requirement, *, reason, banned_by = None))]
-    fn ban(&self, requirement: &str, reason: &str, banned_by: Option<&str>) -> PyResult<PolicyRecord> {
-        Ok(self.inner.ban(requirement, reason, banned_by).py()?.into())
-    }
-
-    #[pyo3(signature = (requirement, *, requested_by = None, reason = None))]
-    fn request_approval(&self, requirement: &str, requested_by: Option<&str>, reason: Option<&str>) -> PyResult<PolicyRecord> {
-        Ok(self.inner.request_approval(requirement, requested_by, reason).py()?.into())
-    }
-
-    #[pyo3(signature = (*, status = None))]
-    fn list(&self, status: Option<&str>) -> PyResult<Vec<PolicyRecord>> {
-        Ok(self.inner.list(status).py()?.into_iter().map(PolicyRecord::from).collect())
-    }
-
-    #[pyo3(signature = (path, *, actor = "policy-file"))]
-    fn apply_policy_file(&self, py: Python<'_>, path: PathBuf, actor: &str) -> PyResult<Py<PyAny>> {
-        let summary = policy_file::apply(&self.inner, &path, actor).py()?;
-        to_python(py, &summary)
-    }
-
-    #[pyo3(signature = (*, action = None, limit = 100))]
-    fn audit_log(&self, py: Python<'_>, action: Option<&str>, limit: usize) -> PyResult<Py<PyAny>> {
-        let entries = audit::recent(&self.inner.store().lock(), action, limit).py()?;
-        to_python(py, &entries)
-    }
 }
 
 #[pyclass(module = "skillguard", frozen)]

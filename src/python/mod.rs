@@ -3,6 +3,7 @@
 mod classes;
 mod convert;
 mod errors;
+mod governance;
 mod results;
 mod runtime;
 
@@ -51,7 +52,7 @@ fn _native(module: &Bound<'_, PyModule>) -> PyResult<()> {
         .install();
 
     module.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    module.add_class::<classes::PackageGovernance>()?;
+    module.add_class::<governance::PackageGovernance>()?;
     module.add_class::<classes::DependencyScanner>()?;
     module.add_class::<classes::PackageInstaller>()?;
     module.add_class::<classes::Sandbox>()?;

@@ -50,6 +50,9 @@ pub struct PolicyRecord {
     reason: Option<String>,
     requested_by: Option<String>,
     approved_by: Option<String>,
+    approved_at: Option<String>,
+    banned_by: Option<String>,
+    expires_at: Option<String>,
     created_at: String,
     updated_at: String,
 }
@@ -66,6 +69,9 @@ impl From<governance::PolicyRecord> for PolicyRecord {
             reason: record.reason,
             requested_by: record.requested_by,
             approved_by: record.approved_by,
+            approved_at: record.approved_at,
+            banned_by: record.banned_by,
+            expires_at: record.expires_at,
             created_at: record.created_at,
             updated_at: record.updated_at,
         }

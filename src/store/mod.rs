@@ -4,6 +4,8 @@
 mod schema;
 mod watch;
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
@@ -26,6 +28,8 @@ struct Shared {
     // never read after it.
     connection: Mutex<Connection>,
     wal_header: Option<watch::WalHeader>,
+    /// State the components built over this store share, one value per type.
+    attached: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
 /// Where the database stood when [`Store::others_committed`] last looked.
@@ -69,7 +73,7 @@ impl Store {
         }
 
         Ok(Store {
-            shared: Arc::new(Shared { connection: Mutex::new(connection), wal_header }),
+            shared: Arc::new(Shared { connection: Mutex::new(connection), wal_header, attached: Mutex::default() }),
             location,
         })
     }
@@ -99,6 +103,17 @@ impl Store {
     /// Returns the path or `":memory:"` the store was opened with.
     pub fn location(&self) -> &str {
         &self.location
+    }
+
+    /// Returns the value of type `T` attached to this store (and its clones),
+    /// attaching `make()` first if there is none. Components use it to share
+    /// state that must follow the connection, such as the decision cache that
+    /// every governance engine over one connection must keep in step.
+    pub fn attached<T: Any + Send + Sync>(&self, make: impl FnOnce() -> T) -> Arc<T> {
+        let mut attached = self.shared.attached.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let value = attached.entry(TypeId::of::<T>()).or_insert_with(|| Arc::new(make())).clone();
+        drop(attached);
+        value.downcast::<T>().unwrap_or_else(|_| unreachable!("values are stored under their own type id"))
     }
 
     /// Locks the connection for one unit of work.
