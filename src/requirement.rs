@@ -31,7 +31,11 @@ pub fn push_normalized_name(buffer: &mut String, name: &str) {
             }
             in_separator_run = true;
         } else {
-            buffer.extend(character.to_lowercase());
+            if character.is_ascii() {
+                buffer.push(character.to_ascii_lowercase());
+            } else {
+                buffer.extend(character.to_lowercase());
+            }
             in_separator_run = false;
         }
     }

@@ -147,7 +147,8 @@ pub fn govern_lock(governance: &Governance, lock: &Lock, agent_id: &str, skill_i
     let mut denials = Vec::new();
     let pairs: Vec<(&str, &str)> = lock.packages.iter().map(|package| (package.name.as_str(), package.version.as_str())).collect();
     let decisions = governance.check_many(agent_id, "python", &pairs)?;
-    for (package, decision) in lock.packages.iter().zip(decisions) {
+    for (package, cached) in lock.packages.iter().zip(decisions) {
+        let decision = &cached.decision;
         if decision.allowed {
             continue;
         }

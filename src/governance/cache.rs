@@ -7,18 +7,26 @@
 //! store in this one) empties the cache on the very next lookup; noticing it
 //! costs a few nanoseconds (see [`Store::others_committed`]).
 //!
+//! Behind the decisions the cache keeps what they are computed from: every
+//! policy record of the store, read in one query and kept per package, and
+//! the states of agents from skillguard's own table. A package's change marks
+//! only that package for reading again.
+//!
 //! A decision computed while a change was being made must not be cached after
-//! the change's invalidation ran. Every invalidation bumps an epoch, and a
-//! decision is only stored if the epoch is still the one its lookup saw.
+//! the change's invalidation ran. Every invalidation bumps an epoch, and
+//! decisions, records and agent states are only stored if the epoch is still
+//! the one their lookup saw.
 
+use std::collections::{HashMap, HashSet};
 use std::num::NonZeroUsize;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::any::Any;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::{Duration, Instant};
 
 use lru::LruCache;
 use serde::Serialize;
 
-use super::Decision;
+use super::{Decision, PolicyRecord};
 use crate::error::Result;
 use crate::store::{CommitMark, Store};
 
@@ -40,13 +48,49 @@ pub struct CacheStats {
     pub invalidations: u64,
 }
 
+/// A cached decision, with the slot where a language binding keeps its view
+/// of it so that the view is made once rather than on every hit. The slot
+/// lives beside the decision, not in it: a view that holds the decision
+/// would otherwise keep itself alive.
+pub struct Cached {
+    pub decision: Arc<Decision>,
+    pub view: OnceLock<Arc<dyn Any + Send + Sync>>,
+}
+
+impl Cached {
+    pub fn new(decision: Decision) -> Arc<Self> {
+        Arc::new(Cached { decision: Arc::new(decision), view: OnceLock::new() })
+    }
+}
+
 struct Entry {
-    decision: Arc<Decision>,
+    cached: Arc<Cached>,
     valid_until: Instant,
+}
+
+/// The records of one package, shared by the decisions computed from them.
+pub type PackageRecords = Arc<[Arc<PolicyRecord>]>;
+
+/// Every policy record of the store by `type<separator>name`, with the
+/// packages changed since it was read.
+struct Snapshot {
+    packages: HashMap<Box<str>, PackageRecords>,
+    stale: HashSet<Box<str>>,
+}
+
+/// What the cache knows of a package's records.
+pub enum Records {
+    Known(PackageRecords),
+    /// Read this package from the store.
+    ReadPackage,
+    /// Read every record from the store (nothing is cached yet).
+    ReadAll,
 }
 
 struct State {
     entries: Option<LruCache<Box<str>, Entry>>,
+    snapshot: Option<Snapshot>,
+    agents: HashMap<Box<str>, Option<String>>,
     mark: CommitMark,
     epoch: u64,
     hits: u64,
@@ -57,7 +101,7 @@ struct State {
 
 /// What a lookup found.
 pub enum Lookup {
-    Hit(Arc<Decision>),
+    Hit(Arc<Cached>),
     /// Not cached; pass the epoch to [`DecisionCache::insert`].
     Miss(u64),
 }
@@ -75,6 +119,8 @@ impl DecisionCache {
         DecisionCache {
             state: Mutex::new(State {
                 entries: NonZeroUsize::new(capacity).map(LruCache::new),
+                snapshot: None,
+                agents: HashMap::new(),
                 mark: CommitMark::default(),
                 epoch: 0,
                 hits: 0,
@@ -107,7 +153,7 @@ impl DecisionCache {
         }
         let now = Instant::now();
         let found = match state.entries.as_mut().and_then(|entries| entries.get(key)) {
-            Some(entry) if entry.valid_until > now => Some(entry.decision.clone()),
+            Some(entry) if entry.valid_until > now => Some(entry.cached.clone()),
             Some(_) => {
                 if let Some(entries) = state.entries.as_mut() {
                     entries.pop(key);
@@ -131,7 +177,7 @@ impl DecisionCache {
     /// Stores a decision computed after a lookup returned `Miss(epoch)`,
     /// unless an invalidation ran since. It is kept until `valid_until` or
     /// the TTL, whichever comes first.
-    pub fn insert(&self, key: &str, decision: Arc<Decision>, epoch: u64, valid_until: Option<Instant>) {
+    pub fn insert(&self, key: &str, cached: Arc<Cached>, epoch: u64, valid_until: Option<Instant>) {
         let deadline = Instant::now() + self.ttl;
         let valid_until = valid_until.map_or(deadline, |until| until.min(deadline));
         let mut state = self.lock();
@@ -142,42 +188,88 @@ impl DecisionCache {
             return;
         };
         let full = entries.len() == entries.cap().get();
-        let replaced = entries.push(key.into(), Entry { decision, valid_until });
+        let replaced = entries.push(key.into(), Entry { cached, valid_until });
         if full && replaced.is_some_and(|(old_key, _)| &*old_key != key) {
             state.evictions += 1;
         }
     }
 
-    /// Drops the decisions about one package.
+    /// Returns what the cache holds of a package's records
+    /// (`package_key` is `type<separator>name`).
+    pub fn records(&self, package_key: &str) -> Records {
+        let state = self.lock();
+        match &state.snapshot {
+            _ if state.entries.is_none() => Records::ReadPackage,
+            None => Records::ReadAll,
+            Some(snapshot) if snapshot.stale.contains(package_key) => Records::ReadPackage,
+            Some(snapshot) => Records::Known(snapshot.packages.get(package_key).cloned().unwrap_or_else(|| Arc::new([]))),
+        }
+    }
+
+    /// Keeps every record of the store, read after a lookup that returned `epoch`.
+    pub fn store_snapshot(&self, packages: HashMap<Box<str>, PackageRecords>, epoch: u64) {
+        let mut state = self.lock();
+        if state.epoch == epoch && state.entries.is_some() {
+            state.snapshot = Some(Snapshot { packages, stale: HashSet::new() });
+        }
+    }
+
+    /// Keeps one package's records, read after a lookup that returned `epoch`.
+    pub fn store_package(&self, package_key: &str, records: PackageRecords, epoch: u64) {
+        let mut state = self.lock();
+        if state.epoch != epoch {
+            return;
+        }
+        if let Some(snapshot) = state.snapshot.as_mut() {
+            snapshot.stale.remove(package_key);
+            snapshot.packages.insert(package_key.into(), records);
+        }
+    }
+
+    /// Returns an agent's state from skillguard's table if the cache holds it.
+    pub fn agent(&self, agent_id: &str) -> Option<Option<String>> {
+        self.lock().agents.get(agent_id).cloned()
+    }
+
+    /// Keeps an agent's state, read after a lookup that returned `epoch`.
+    pub fn store_agent(&self, agent_id: &str, agent_state: Option<String>, epoch: u64) {
+        let mut state = self.lock();
+        if state.epoch != epoch || state.entries.is_none() {
+            return;
+        }
+        if state.agents.len() >= self.capacity {
+            state.agents.clear();
+        }
+        state.agents.insert(agent_id.into(), agent_state);
+    }
+
+    /// Drops the decisions about one package and marks its records for reading again.
     pub fn invalidate_package(&self, package_type: &str, name: &str) {
-        self.invalidate_where(|key| {
+        let package_key = format!("{package_type}{KEY_SEPARATOR}{name}");
+        // One critical section: a reader must not store records read before
+        // the change between the marking and the epoch bump.
+        let mut state = self.lock();
+        if let Some(snapshot) = state.snapshot.as_mut() {
+            snapshot.packages.remove(package_key.as_str());
+            snapshot.stale.insert(package_key.into());
+        }
+        drop_where(&mut state, |key| {
             // Keys are: resolver, agent, package type, name, version.
             let mut parts = key.split(KEY_SEPARATOR).skip(2);
             parts.next() == Some(package_type) && parts.next() == Some(name)
         });
     }
 
-    /// Drops the decisions about one agent.
+    /// Drops the decisions about one agent and its cached state.
     pub fn invalidate_agent(&self, agent_id: &str) {
-        self.invalidate_where(|key| key.split(KEY_SEPARATOR).nth(1) == Some(agent_id));
+        let mut state = self.lock();
+        state.agents.remove(agent_id);
+        drop_where(&mut state, |key| key.split(KEY_SEPARATOR).nth(1) == Some(agent_id));
     }
 
-    /// Drops every decision.
+    /// Drops every decision, record and agent state.
     pub fn clear(&self) {
         clear(&mut self.lock());
-    }
-
-    fn invalidate_where(&self, doomed: impl Fn(&str) -> bool) {
-        let mut state = self.lock();
-        state.epoch += 1;
-        let Some(entries) = state.entries.as_mut() else {
-            return;
-        };
-        let keys: Vec<Box<str>> = entries.iter().filter(|(key, _)| doomed(key)).map(|(key, _)| key.clone()).collect();
-        for key in &keys {
-            entries.pop(key);
-        }
-        state.invalidations += keys.len() as u64;
     }
 
     pub fn stats(&self) -> CacheStats {
@@ -198,8 +290,23 @@ impl DecisionCache {
 
 fn clear(state: &mut State) {
     state.epoch += 1;
+    state.snapshot = None;
+    state.agents.clear();
     if let Some(entries) = state.entries.as_mut() {
         state.invalidations += entries.len() as u64;
         entries.clear();
     }
+}
+
+/// Drops the decisions whose keys are `doomed`, bumping the epoch.
+fn drop_where(state: &mut State, doomed: impl Fn(&str) -> bool) {
+    state.epoch += 1;
+    let Some(entries) = state.entries.as_mut() else {
+        return;
+    };
+    let keys: Vec<Box<str>> = entries.iter().filter(|(key, _)| doomed(key)).map(|(key, _)| key.clone()).collect();
+    for key in &keys {
+        entries.pop(key);
+    }
+    state.invalidations += keys.len() as u64;
 }

@@ -6,11 +6,11 @@ pub mod maturity;
 mod policy;
 pub mod policy_file;
 
-use std::any::Any;
 use std::cell::RefCell;
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
@@ -23,7 +23,7 @@ use crate::error::{Error, Result};
 use crate::requirement::push_normalized_name;
 use crate::store::{Store, NOW};
 
-pub use cache::{CacheStats, DecisionCache, Lookup, KEY_SEPARATOR};
+pub use cache::{CacheStats, Cached, DecisionCache, Lookup, PackageRecords, Records, KEY_SEPARATOR};
 pub use policy::{
     package_type as canonical_package_type, Expiry, ListFilter, PolicyKey, PolicyRecord, PACKAGE_TYPES, STATUSES, STATUS_ACTIVE, STATUS_BANNED, STATUS_PENDING,
     STATUS_UNTRUSTED,
@@ -51,22 +51,17 @@ pub struct Decision {
     /// `expired`, `untrusted`, `not_in_registry`, `maturity_too_low` or `approved`.
     pub rule: &'static str,
     /// The policy record the rule matched, if any.
-    pub record: Option<PolicyRecord>,
-    /// Where a language binding keeps its converted view of this decision, so
-    /// that a cached decision is converted once rather than on every hit.
-    #[serde(skip)]
-    pub binding_view: OnceLock<Arc<dyn Any + Send + Sync>>,
+    pub record: Option<Arc<PolicyRecord>>,
 }
 
 impl Decision {
-    fn deny(rule: &'static str, reason: String, record: Option<&PolicyRecord>) -> Self {
+    fn deny(rule: &'static str, reason: String, record: Option<&Arc<PolicyRecord>>) -> Self {
         Decision {
             allowed: false,
             maturity_required: record.and_then(|record| record.min_maturity.clone()),
             reason,
             rule,
             record: record.cloned(),
-            binding_view: OnceLock::new(),
         }
     }
 }
@@ -105,7 +100,7 @@ impl Query {
 
 /// Applies the rules to the records of one package; `now` is in seconds
 /// since the Unix epoch. Records that lapsed before `now` count as absent.
-fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query: &Query, records: &[PolicyRecord], now: f64) -> Decision {
+fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query: &Query, records: &[Arc<PolicyRecord>], now: f64) -> Decision {
     let subject = match query {
         Query::Exact(_) => format!("{name} {}", version.trim()),
         Query::Range(range) if range.is_empty() => format!("{name} (any version)"),
@@ -122,7 +117,7 @@ fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query:
         Query::Exact(version) => record.matches(version),
         Query::Range(_) => record.covers_every_version(),
     };
-    let live = |record: &&PolicyRecord| !record.is_expired(now);
+    let live = |record: &&Arc<PolicyRecord>| !record.is_expired(now);
 
     if let Some(ban) = records.iter().filter(live).find(|record| record.status == STATUS_BANNED && applies(record)) {
         let reason = ban.reason.as_deref().unwrap_or("no reason given");
@@ -201,14 +196,13 @@ fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query:
         maturity_required: Some(required),
         rule: "approved",
         record: Some(lowest.clone()),
-        binding_view: OnceLock::new(),
     }
 }
 
 /// The earliest future expiry among `records`, as an instant, so that a
 /// cached decision never outlives a record it was computed from.
-fn next_expiry(records: &[PolicyRecord], now: f64) -> Option<Instant> {
-    let earliest = records.iter().filter_map(PolicyRecord::expires_unix).filter(|expiry| *expiry > now).reduce(f64::min)?;
+fn next_expiry(records: &[Arc<PolicyRecord>], now: f64) -> Option<Instant> {
+    let earliest = records.iter().filter_map(|record| record.expires_unix()).filter(|expiry| *expiry > now).reduce(f64::min)?;
     Some(Instant::now() + Duration::from_secs_f64(earliest - now))
 }
 
@@ -218,11 +212,10 @@ fn unix_now() -> f64 {
 
 /// Writes the cache key of a check into `buffer`; names are normalised as the
 /// package type normalises them, so `Zope.Interface` and `zope_interface` share a key.
-fn write_key(buffer: &mut String, resolver_id: u64, agent_id: &str, package_type: &str, name: &str, version: &str) {
-    use std::fmt::Write;
+/// `prefix` is the engine's resolver number and a separator.
+fn write_key(buffer: &mut String, prefix: &str, agent_id: &str, package_type: &str, name: &str, version: &str) {
     buffer.clear();
-    let _ = write!(buffer, "{resolver_id}");
-    buffer.push(KEY_SEPARATOR);
+    buffer.push_str(prefix);
     buffer.push_str(agent_id.trim());
     buffer.push(KEY_SEPARATOR);
     buffer.push_str(package_type);
@@ -267,8 +260,9 @@ static NEXT_RESOLVER_ID: AtomicU64 = AtomicU64::new(1);
 pub struct Governance {
     store: Store,
     resolver: Option<MaturityResolver>,
-    /// 0 for skillguard's agents table, else the resolver's own number.
-    resolver_id: u64,
+    /// The start of every cache key: 0 for skillguard's agents table, else
+    /// the resolver's own number, then a separator.
+    key_prefix: String,
     cache: Arc<DecisionCache>,
 }
 
@@ -285,7 +279,7 @@ impl Governance {
     pub fn with_cache(store: Store, resolver: Option<MaturityResolver>, capacity: usize, ttl: Duration) -> Self {
         let cache = store.attached(|| DecisionCache::new(capacity, ttl));
         let resolver_id = if resolver.is_some() { NEXT_RESOLVER_ID.fetch_add(1, Ordering::Relaxed) } else { 0 };
-        Governance { store, resolver, resolver_id, cache }
+        Governance { store, resolver, key_prefix: format!("{resolver_id}{KEY_SEPARATOR}"), cache }
     }
 
     /// Returns the store the engine reads and writes.
@@ -334,7 +328,7 @@ impl Governance {
 
     /// Decides whether `agent_id` may use the Python package `name` at `version`.
     pub fn check(&self, agent_id: &str, name: &str, version: &str) -> Result<Decision> {
-        Ok(Decision::clone(&*self.check_shared(agent_id, "python", name, version)?))
+        Ok(Decision::clone(&self.check_shared(agent_id, "python", name, version)?.decision))
     }
 
     /// Returns the cached decision, or the epoch to store a computed one with.
@@ -346,7 +340,7 @@ impl Governance {
         }
         KEY.with(|key| {
             let mut key = key.borrow_mut();
-            write_key(&mut key, self.resolver_id, agent_id, package_type, name, version);
+            write_key(&mut key, &self.key_prefix, agent_id, package_type, name, version);
             self.cache.lookup(&self.store, &key)
         })
     }
@@ -363,7 +357,7 @@ impl Governance {
     /// lowest minimum maturity among those; without one the package is
     /// pending, its approval expired, it is untrusted, or it is not in the
     /// registry. Records past their expiry count as absent.
-    pub fn check_shared(&self, agent_id: &str, package_type: &str, name: &str, version: &str) -> Result<Arc<Decision>> {
+    pub fn check_shared(&self, agent_id: &str, package_type: &str, name: &str, version: &str) -> Result<Arc<Cached>> {
         let package_type = policy::package_type(package_type)?;
         match self.cached(agent_id, package_type, name, version)? {
             Lookup::Hit(decision) => Ok(decision),
@@ -373,25 +367,65 @@ impl Governance {
 
     /// Computes a decision [`Governance::cached`] did not hold, from the
     /// store, and caches it under the epoch of that lookup.
-    pub fn check_missed(&self, agent_id: &str, package_type: &'static str, name: &str, version: &str, epoch: u64) -> Result<Arc<Decision>> {
+    pub fn check_missed(&self, agent_id: &str, package_type: &'static str, name: &str, version: &str, epoch: u64) -> Result<Arc<Cached>> {
         let agent = validate_agent_id(agent_id)?;
         let normalized = checked_name(package_type, name)?;
         let query = Query::parse(&normalized, version)?;
-        let records = policy::records_for(&self.store.lock(), package_type, &normalized)?;
-        let state = self.agent_state(agent)?;
+        let records = self.package_records(package_type, &normalized, epoch)?;
+        let state = self.cached_agent_state(agent, epoch)?;
         let now = unix_now();
-        let decision = Arc::new(decide(agent, state.as_deref(), &normalized, version, &query, &records, now));
+        let decision = Cached::new(decide(agent, state.as_deref(), &normalized, version, &query, &records, now));
         let mut key = String::new();
-        write_key(&mut key, self.resolver_id, agent_id, package_type, name, version);
+        write_key(&mut key, &self.key_prefix, agent_id, package_type, name, version);
         self.cache.insert(&key, decision.clone(), epoch, next_expiry(&records, now));
         Ok(decision)
     }
 
+    /// Returns a package's records from the cache, reading the store (one
+    /// package, or every record when nothing is cached) when it must.
+    fn package_records(&self, package_type: &str, name: &str, epoch: u64) -> Result<PackageRecords> {
+        let package_key = format!("{package_type}{KEY_SEPARATOR}{name}");
+        match self.cache.records(&package_key) {
+            Records::Known(records) => Ok(records),
+            Records::ReadPackage => {
+                let records: PackageRecords = policy::records_for(&self.store.lock(), package_type, name)?.into_iter().map(Arc::new).collect();
+                self.cache.store_package(&package_key, records.clone(), epoch);
+                Ok(records)
+            }
+            Records::ReadAll => {
+                let mut grouped: HashMap<Box<str>, Vec<Arc<PolicyRecord>>> = HashMap::new();
+                for record in policy::all_records(&self.store.lock())? {
+                    let key = format!("{}{KEY_SEPARATOR}{}", record.package_type, record.name);
+                    grouped.entry(key.into()).or_default().push(Arc::new(record));
+                }
+                let packages: HashMap<Box<str>, PackageRecords> =
+                    grouped.into_iter().map(|(key, records)| (key, PackageRecords::from(records))).collect();
+                let records = packages.get(package_key.as_str()).cloned().unwrap_or_else(|| Arc::new([]));
+                self.cache.store_snapshot(packages, epoch);
+                Ok(records)
+            }
+        }
+    }
+
+    /// Returns the agent's state, from the cache when it came from skillguard's
+    /// table. A host resolver is asked on every decision the cache lacks.
+    fn cached_agent_state(&self, agent_id: &str, epoch: u64) -> Result<Option<String>> {
+        if self.resolver.is_some() {
+            return self.agent_state(agent_id);
+        }
+        if let Some(state) = self.cache.agent(agent_id) {
+            return Ok(state);
+        }
+        let state = self.agent_state(agent_id)?;
+        self.cache.store_agent(agent_id, state.clone(), epoch);
+        Ok(state)
+    }
+
     /// Decides for every `(name, version)` of a set at once, reading the store
     /// once for all the decisions the cache does not hold.
-    pub fn check_many(&self, agent_id: &str, package_type: &str, packages: &[(&str, &str)]) -> Result<Vec<Arc<Decision>>> {
+    pub fn check_many(&self, agent_id: &str, package_type: &str, packages: &[(&str, &str)]) -> Result<Vec<Arc<Cached>>> {
         let package_type = policy::package_type(package_type)?;
-        let mut decisions: Vec<Option<Arc<Decision>>> = Vec::with_capacity(packages.len());
+        let mut decisions: Vec<Option<Arc<Cached>>> = Vec::with_capacity(packages.len());
         let mut missing: Vec<(usize, u64)> = Vec::new();
         for (index, (name, version)) in packages.iter().enumerate() {
             match self.cached(agent_id, package_type, name, version)? {
@@ -402,26 +436,19 @@ impl Governance {
                 }
             }
         }
-        if !missing.is_empty() {
+        if let Some(&(_, epoch)) = missing.first() {
             let agent = validate_agent_id(agent_id)?;
-            let mut prepared = Vec::with_capacity(missing.len());
-            for &(index, epoch) in &missing {
+            let state = self.cached_agent_state(agent, epoch)?;
+            let now = unix_now();
+            let mut key = String::new();
+            for (index, epoch) in missing {
                 let (name, version) = packages[index];
                 let normalized = checked_name(package_type, name)?;
                 let query = Query::parse(&normalized, version)?;
-                prepared.push((index, epoch, normalized, query));
-            }
-            let names: Vec<&str> = prepared.iter().map(|(_, _, name, _)| name.as_str()).collect();
-            let records = policy::records_for_names(&self.store.lock(), package_type, &names)?;
-            let state = self.agent_state(agent)?;
-            let now = unix_now();
-            let mut key = String::new();
-            for (index, epoch, normalized, query) in prepared {
-                let (name, version) = packages[index];
-                let package_records = records.get(&normalized).map(Vec::as_slice).unwrap_or_default();
-                let decision = Arc::new(decide(agent, state.as_deref(), &normalized, version, &query, package_records, now));
-                write_key(&mut key, self.resolver_id, agent_id, package_type, name, version);
-                self.cache.insert(&key, decision.clone(), epoch, next_expiry(package_records, now));
+                let records = self.package_records(package_type, &normalized, epoch)?;
+                let decision = Cached::new(decide(agent, state.as_deref(), &normalized, version, &query, &records, now));
+                write_key(&mut key, &self.key_prefix, agent_id, package_type, name, version);
+                self.cache.insert(&key, decision.clone(), epoch, next_expiry(&records, now));
                 decisions[index] = Some(decision);
             }
         }

@@ -2,7 +2,6 @@
 //! statements that read and write them. Writers take the connection of an
 //! open transaction, so a change and its audit row commit together.
 
-use std::collections::HashMap;
 use std::str::FromStr;
 
 use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifiers};
@@ -275,19 +274,11 @@ pub fn records_for(connection: &Connection, package_type: &str, name: &str) -> R
     Ok(records)
 }
 
-/// Loads the records of many packages in one query, grouped by name.
-pub fn records_for_names(connection: &Connection, package_type: &str, names: &[&str]) -> Result<HashMap<String, Vec<PolicyRecord>>> {
-    let mut statement = connection.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM package_policies
-         WHERE package_type = ?1 AND name IN (SELECT value FROM json_each(?2))"
-    ))?;
-    let names_json = serde_json::to_string(names).map_err(|error| Error::InvalidArgument(error.to_string()))?;
-    let mut grouped: HashMap<String, Vec<PolicyRecord>> = HashMap::new();
-    for record in statement.query_map(params![package_type, names_json], PolicyRecord::from_row)? {
-        let record = record?;
-        grouped.entry(record.name.clone()).or_default().push(record);
-    }
-    Ok(grouped)
+/// Loads every record of the store in one query.
+pub fn all_records(connection: &Connection) -> Result<Vec<PolicyRecord>> {
+    let mut statement = connection.prepare_cached(&format!("SELECT {COLUMNS} FROM package_policies"))?;
+    let records = statement.query_map([], PolicyRecord::from_row)?.collect::<Result<Vec<_>, _>>()?;
+    Ok(records)
 }
 
 /// Which records [`list`] returns; `None` fields do not filter.

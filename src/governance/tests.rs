@@ -9,7 +9,7 @@ fn approve(governance: &Governance, requirement: &str, level: &str) {
 }
 
 fn rule(governance: &Governance, agent: &str, name: &str, version: &str) -> &'static str {
-    governance.check_shared(agent, "python", name, version).unwrap().rule
+    governance.check_shared(agent, "python", name, version).unwrap().decision.rule
 }
 
 #[test]
@@ -116,7 +116,7 @@ fn decisions_computed_across_a_change_are_not_cached() {
         panic!("nothing is cached yet");
     };
     governance.ban("python", "six", "compromised", None, None).unwrap();
-    let stale = Arc::new(Decision::deny("approved", "computed before the ban".into(), None));
+    let stale = Cached::new(Decision::deny("approved", "computed before the ban".into(), None));
     governance.cache.insert("0\u{1f}a\u{1f}python\u{1f}six\u{1f}1.0", stale, epoch, None);
     assert_eq!(rule(&governance, "a", "six", "1.0"), "banned");
 }
@@ -129,7 +129,7 @@ fn check_many_matches_single_checks() {
     approve(&governance, "pandas", "autonomous");
     governance.ban("python", "idna<3.7", "CVE-2024-3651", None, None).unwrap();
     let set = [("six", "1.16.0"), ("pandas", "2.2.2"), ("idna", "3.6"), ("leftpad", "1.0"), ("Six", "1.16.0")];
-    let together: Vec<&str> = governance.check_many("a", "python", &set).unwrap().iter().map(|decision| decision.rule).collect();
+    let together: Vec<&str> = governance.check_many("a", "python", &set).unwrap().iter().map(|cached| cached.decision.rule).collect();
     governance.clear_cache();
     let alone: Vec<&str> = set.iter().map(|(name, version)| rule(&governance, "a", name, version)).collect();
     assert_eq!(together, alone);

@@ -14,7 +14,7 @@ use super::results::{Decision, PolicyRecord};
 use crate::audit::{self, AuditFilter};
 use crate::error::Error;
 use crate::governance::{
-    self, canonical_package_type, policy_file, Expiry, Governance, ListFilter, Lookup, MaturityResolver,
+    self, canonical_package_type, policy_file, Cached, Expiry, Governance, ListFilter, Lookup, MaturityResolver,
 };
 use crate::store::Store;
 
@@ -60,13 +60,13 @@ fn expiry(expires_at: Option<&Bound<'_, PyAny>>, expires_in: Option<f64>) -> PyR
 }
 
 /// Returns the Python object of a decision, creating it once per cached decision.
-fn decision_object(py: Python<'_>, decision: &Arc<governance::Decision>) -> PyResult<Py<Decision>> {
-    if let Some(object) = decision.binding_view.get().and_then(|view| view.downcast_ref::<Py<Decision>>()) {
+fn decision_object(py: Python<'_>, cached: &Cached) -> PyResult<Py<Decision>> {
+    if let Some(object) = cached.view.get().and_then(|view| view.downcast_ref::<Py<Decision>>()) {
         return Ok(object.clone_ref(py));
     }
-    let object = Py::new(py, Decision::new(py, governance::Decision::clone(decision))?)?;
+    let object = Py::new(py, Decision::new(cached.decision.clone()))?;
     // Another thread may have set it first; either object is a correct view.
-    let _ = decision.binding_view.set(Arc::new(object.clone_ref(py)));
+    let _ = cached.view.set(Arc::new(object.clone_ref(py)));
     Ok(object)
 }
 

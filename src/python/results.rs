@@ -1,40 +1,59 @@
 //! Result objects: read-only Python views of the core's results.
 
+use std::sync::Arc;
+
 use pyo3::prelude::*;
 
 use super::convert::{from_json, to_python};
 use crate::{advisory, governance, install, resolve, sandbox, scan};
 
-/// The decision of a permission check.
-#[pyclass(module = "skillguard", frozen, get_all)]
+/// The decision of a permission check. A view of the core's decision: one
+/// object serves every cache hit, and fields convert when read.
+#[pyclass(module = "skillguard", frozen)]
 pub struct Decision {
-    allowed: bool,
-    maturity_required: Option<String>,
-    reason: String,
-    rule: String,
-    record: Option<Py<PolicyRecord>>,
+    inner: Arc<governance::Decision>,
 }
 
 impl Decision {
-    pub fn new(py: Python<'_>, decision: governance::Decision) -> PyResult<Self> {
-        Ok(Decision {
-            allowed: decision.allowed,
-            maturity_required: decision.maturity_required,
-            reason: decision.reason,
-            rule: decision.rule.to_string(),
-            record: decision.record.map(|record| Py::new(py, PolicyRecord::from(record))).transpose()?,
-        })
+    pub fn new(inner: Arc<governance::Decision>) -> Self {
+        Decision { inner }
     }
 }
 
 #[pymethods]
 impl Decision {
+    #[getter]
+    fn allowed(&self) -> bool {
+        self.inner.allowed
+    }
+
+    #[getter]
+    fn maturity_required(&self) -> Option<&str> {
+        self.inner.maturity_required.as_deref()
+    }
+
+    #[getter]
+    fn reason(&self) -> &str {
+        &self.inner.reason
+    }
+
+    #[getter]
+    fn rule(&self) -> &'static str {
+        self.inner.rule
+    }
+
+    #[getter]
+    fn record(&self) -> Option<PolicyRecord> {
+        self.inner.record.as_deref().cloned().map(PolicyRecord::from)
+    }
+
     fn __bool__(&self) -> bool {
-        self.allowed
+        self.inner.allowed
     }
 
     fn __repr__(&self) -> String {
-        format!("Decision(allowed={}, rule={:?}, reason={:?})", if self.allowed { "True" } else { "False" }, self.rule, self.reason)
+        let allowed = if self.inner.allowed { "True" } else { "False" };
+        format!("Decision(allowed={allowed}, rule={:?}, reason={:?})", self.inner.rule, self.inner.reason)
     }
 }
 
