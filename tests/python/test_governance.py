@@ -1,3 +1,14 @@
+"""Governance from Python: the rules and their order, the workflow, the
+decision cache, the audit trail and policy files."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import time
+
 import pytest
 
 import skillguard
@@ -40,18 +51,182 @@ def test_check_rules(governance, agent, package, version, allowed, rule):
     assert decision.reason
 
 
+# Each case sets up records for `six` and an agent, then checks six 1.16.0.
+# Together they put every pair of neighbouring rules in both situations.
+ORDERING_CASES = {
+    "ban beats approval": (["approve six intern", "ban six"], "autonomous", "banned"),
+    "ban beats inactive agent": (["ban six"], "paused", "banned"),
+    "ban beats student": (["ban six"], "student", "banned"),
+    "ban of other versions does not apply": (["approve six intern", "ban six<1.10"], "intern", "approved"),
+    "inactive agent beats approval": (["approve six intern"], "stopped", "agent_inactive"),
+    "inactive agent beats not in registry": ([], "deprecated", "agent_inactive"),
+    "student beats approval": (["approve six intern"], "student", "student"),
+    "student beats pending": (["request six"], "student", "student"),
+    "approval beats pending of a wider range": (["request six", "approve six==1.16.0 intern"], "intern", "approved"),
+    "pending beats expired": (["approve six intern expired", "request six>=1"], "intern", "pending"),
+    "expired beats untrusted": (["approve six intern expired", "untrusted six>=1"], "intern", "expired"),
+    "untrusted beats not in registry": (["untrusted six"], "intern", "untrusted"),
+    "live approval beats expired one": (["approve six intern expired", "approve six>=1 intern"], "intern", "approved"),
+    "approval beats untrusted": (["untrusted six", "approve six>=1 intern"], "intern", "approved"),
+    "lowest minimum among matches": (["approve six autonomous", "approve six>=1.16 intern"], "intern", "approved"),
+    "maturity below every minimum": (["approve six supervised", "approve six>=1.16 autonomous"], "intern", "maturity_too_low"),
+    "maturity exactly the minimum": (["approve six supervised"], "Supervised", "approved"),
+}
+
+
+def apply_steps(governance, steps):
+    for step in steps:
+        words = step.split()
+        action, requirement = words[0], words[1]
+        if action == "approve":
+            options = {"expires_in": 0.05} if "expired" in words else {}
+            governance.approve(requirement, min_maturity=words[2], **options)
+        elif action == "ban":
+            governance.ban(requirement, reason="test ban")
+        elif action == "request":
+            governance.request_approval(requirement, requested_by="someone")
+        elif action == "untrusted":
+            governance.mark_untrusted(requirement, reason="unreviewed")
+    if any("expired" in step for step in steps):
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("case", sorted(ORDERING_CASES))
+def test_rule_ordering(case):
+    steps, agent_state, expected_rule = ORDERING_CASES[case]
+    governance = skillguard.PackageGovernance(":memory:")
+    if agent_state != "student":
+        governance.set_agent_maturity("agent", agent_state)
+    apply_steps(governance, steps)
+    decision = governance.check("agent", "six", "1.16.0")
+    assert decision.rule == expected_rule, decision.reason
+    assert decision.allowed is (expected_rule == "approved")
+
+
+@pytest.mark.parametrize("spelling", ["Zope.Interface", "zope_interface", "ZOPE-interface", "zope__interface", "zope.-_interface"])
+def test_name_spellings_are_one_package(spelling):
+    governance = skillguard.PackageGovernance(":memory:")
+    governance.set_agent_maturity("agent", "intern")
+    governance.approve("zope-interface", min_maturity="intern")
+    assert governance.check("agent", spelling, "6.0").allowed
+    governance.ban(f"{spelling}<7", reason="spelled differently")
+    assert governance.check("agent", "zope.interface", "6.0").rule == "banned"
+
+
+@pytest.mark.parametrize(
+    ("version", "rule"),
+    [
+        (None, "not_in_registry"),
+        ("latest", "not_in_registry"),
+        (">=1.26", "not_in_registry"),
+        ("==1.26.4", "approved"),
+        ("1.26.4", "approved"),
+    ],
+)
+def test_unpinned_requirement_needs_an_approval_of_every_version(version, rule):
+    governance = skillguard.PackageGovernance(":memory:")
+    governance.set_agent_maturity("agent", "intern")
+    governance.approve("numpy>=1.26,<2", min_maturity="intern")
+    decision = governance.check("agent", "numpy", version)
+    assert decision.rule == rule, decision.reason
+
+
+def test_unpinned_requirement_is_allowed_by_an_approval_of_every_version_unless_a_ban_may_apply():
+    governance = skillguard.PackageGovernance(":memory:")
+    governance.set_agent_maturity("agent", "intern")
+    governance.approve("requests", min_maturity="intern")
+    governance.ban("requests<2.32", reason="CVE-2024-35195")
+    assert governance.check("agent", "requests", ">=2.32").allowed
+    decision = governance.check("agent", "requests", "latest")
+    assert decision.rule == "banned"
+    assert "not pinned" in decision.reason
+
+
+def test_expired_approval_denies():
+    governance = skillguard.PackageGovernance(":memory:")
+    governance.set_agent_maturity("agent", "intern")
+    record = governance.approve("six", min_maturity="intern", expires_in=0.2)
+    assert record.expires_at is not None
+    assert governance.check("agent", "six", "1.16.0").allowed
+    time.sleep(0.3)
+    decision = governance.check("agent", "six", "1.16.0")
+    assert (decision.allowed, decision.rule) == (False, "expired")
+    assert record.expires_at in decision.reason
+
+
+def test_expiry_accepts_datetimes_and_refuses_the_past():
+    import datetime
+
+    governance = skillguard.PackageGovernance(":memory:")
+    later = datetime.datetime.now(datetime.timezone.utc) + datetime.timedelta(days=30)
+    assert governance.approve("six", expires_at=later).expires_at.startswith(later.strftime("%Y-%m-%dT%H:%M"))
+    with pytest.raises(ValueError, match="not in the future"):
+        governance.approve("six", expires_at="2020-01-01")
+    with pytest.raises(ValueError, match="not both"):
+        governance.approve("six", expires_at=later, expires_in=5)
+
+
+def test_pending_request_does_not_override_active_or_banned(governance):
+    for requirement, status in [("numpy>=1.26,<2", "active"), ("requests<2.32", "banned")]:
+        record = governance.request_approval(requirement, requested_by="intern-1", reason="please")
+        assert record.status == status
+    assert governance.check("agent-7", "numpy", "1.26.4").allowed
+    assert governance.check("agent-7", "requests", "2.31.0").rule == "banned"
+
+
 def test_ban_reason_reaches_decision(governance):
     decision = governance.check("agent-7", "requests", "2.31.0")
     assert "CVE-2024-35195" in decision.reason
     assert decision.record.status == "banned"
+    assert decision.record.specifier == "<2.32"
 
 
 def test_maturity_resolver_is_source_of_truth():
-    levels = {"host-agent": "autonomous"}
+    levels = {"host-agent": "AUTONOMOUS"}
     governance = skillguard.PackageGovernance(":memory:", maturity_resolver=levels.get)
     governance.approve("six", min_maturity="supervised")
     assert governance.check("host-agent", "six", "1.17.0").allowed
     assert governance.check("other", "six", "1.17.0").rule == "student"
+    levels["host-agent"] = "paused"
+    governance.invalidate_agent("host-agent")
+    assert governance.check("host-agent", "six", "1.17.0").rule == "agent_inactive"
+
+
+def test_revoke_list_and_history():
+    governance = skillguard.PackageGovernance(":memory:")
+    governance.set_agent_maturity("agent", "intern")
+    governance.request_approval("six", requested_by="agent", reason="needed")
+    governance.approve("six", min_maturity="intern", approved_by="alice")
+    governance.ban("idna<3.7", reason="CVE-2024-3651", banned_by="bob")
+    governance.mark_untrusted("left-pad", reason="not reviewed", package_type="npm")
+    assert [record.name for record in governance.list(status="active")] == ["six"]
+    assert [record.name for record in governance.list(package_type="npm")] == ["left-pad"]
+    assert [record.specifier for record in governance.list(name="IDNA")] == ["<3.7"]
+    banned = governance.list(status="banned")[0]
+    assert (banned.banned_by, banned.reason) == ("bob", "CVE-2024-3651")
+
+    removed = governance.revoke("six", revoked_by="carol", reason="unused")
+    assert removed.status == "active"
+    assert governance.check("agent", "six", "1.16.0").rule == "not_in_registry"
+    history = governance.history("Six")
+    assert [entry["action"] for entry in history] == ["package_requested", "package_approved", "package_revoked"]
+    assert history[1]["detail"]["before"]["status"] == "pending"
+    assert history[1]["detail"]["after"]["approved_by"] == "alice"
+    assert history[2]["actor"] == "carol"
+    with pytest.raises(ValueError, match="no python policy record"):
+        governance.revoke("six")
+
+
+def test_npm_records_are_kept_apart_from_python_ones():
+    governance = skillguard.PackageGovernance(":memory:")
+    governance.set_agent_maturity("agent", "intern")
+    governance.approve("@types/node>=20,<21", min_maturity="intern", package_type="npm")
+    assert governance.check("agent", "@Types/Node", "20.11.0", package_type="npm").allowed
+    assert governance.check("agent", "@types/node", "21.0.0", package_type="npm").rule == "not_in_registry"
+    with pytest.raises(ValueError, match="invalid python package name"):
+        governance.check("agent", "@types/node", "20.11.0")
+    with pytest.raises(ValueError, match="cargo"):
+        governance.check("agent", "serde", "1.0", package_type="cargo")
 
 
 @pytest.mark.parametrize(
@@ -61,7 +236,12 @@ def test_maturity_resolver_is_source_of_truth():
         (lambda g: g.ban("six", reason=" "), "needs a reason"),
         (lambda g: g.set_agent_maturity("a", "superuser"), '"superuser"'),
         (lambda g: g.check("a", "six", "not-a-version!"), "not-a-version!"),
+        (lambda g: g.check("", "six", "1.0"), "invalid agent id"),
         (lambda g: g.approve("six @ https://example.invalid/six.whl"), "URLs"),
+        (lambda g: g.approve("six", expires_at="next tuesday"), "next tuesday"),
+        (lambda g: g.list(status="approved"), '"approved"'),
+        (lambda g: g.audit_log(since="yesterday"), '"yesterday"'),
+        (lambda g: g.import_policy(text="[[approve]]\nrequirement = 'six'\n"), "min_maturity"),
     ],
 )
 def test_bad_input_raises_value_error(call, fragment):
@@ -75,4 +255,221 @@ def test_changes_are_audited(governance):
     actions = [entry["action"] for entry in governance.audit_log()]
     assert actions.count("package_approved") == 3
     assert actions.count("package_banned") == 1
+    assert actions.count("package_requested") == 1
     assert actions.count("agent_maturity_set") == 3
+    assert governance.audit_log(limit=2) == governance.audit_log()[:2]
+
+
+def test_audit_queries_filter_by_agent_skill_package_action_and_time(tmp_path):
+    governance = skillguard.PackageGovernance(str(tmp_path / "audit.db"))
+    governance.set_agent_maturity("agent-1", "intern")
+    time.sleep(0.01)  # the log's times have millisecond resolution
+    governance.approve("six", min_maturity="intern", approved_by="alice")
+    middle = governance.audit_log(limit=1)[0]["at"]
+    time.sleep(0.01)
+    scanner = skillguard.DependencyScanner(governance=governance)
+    del scanner
+    governance.ban("Six<1.10", reason="old")
+    governance.set_agent_maturity("agent-2", "supervised")
+
+    assert [entry["action"] for entry in governance.audit_log(agent_id="agent-1")] == ["agent_maturity_set"]
+    assert [entry["action"] for entry in governance.audit_log(package="SIX")] == ["package_banned", "package_approved"]
+    assert [entry["action"] for entry in governance.audit_log(action="agent_maturity_set")] == ["agent_maturity_set"] * 2
+    after = governance.audit_log(since=middle)
+    assert [entry["action"] for entry in after] == ["agent_maturity_set", "package_banned", "package_approved"]
+    before = governance.audit_log(until=middle)
+    assert [entry["action"] for entry in before] == ["agent_maturity_set"]
+    assert governance.audit_log(skill_id="no-such-skill") == []
+
+
+def test_policy_export_and_import_round_trip(tmp_path, governance):
+    governance.mark_untrusted("leftpad", reason="typosquat")
+    governance.approve("lodash>=4.17,<5", min_maturity="supervised", package_type="npm")
+    for suffix in ("toml", "json"):
+        path = tmp_path / f"policy.{suffix}"
+        text = governance.export_policy(path)
+        assert path.read_text() == text
+        if suffix == "json":
+            assert json.loads(text)["ban"][0]["requirement"] == "requests<2.32"
+        copy = skillguard.PackageGovernance(":memory:")
+        summary = copy.import_policy(path, replace=True)
+        assert summary == {"agents": 3, "approvals": 4, "bans": 1, "untrusted": 1, "pending": 1, "revoked": 0}
+        assert records(copy) == records(governance)
+        assert copy.check("agent-7", "requests", "2.31.0").rule == "banned"
+        # Approvals the file names no approver for are recorded as the importer's.
+        assert {record.approved_by for record in copy.list(status="active")} == {"alice", "policy-import"}
+        again = skillguard.PackageGovernance(":memory:")
+        again.import_policy(text=copy.export_policy(format=suffix), format=suffix)
+        assert again.export_policy(format=suffix) == copy.export_policy(format=suffix)
+
+
+def records(governance):
+    return [(r.package_type, r.name, r.specifier, r.status, r.min_maturity, r.reason) for r in governance.list()]
+
+
+def test_policy_import_is_all_or_nothing(governance):
+    before = governance.export_policy()
+    audit_rows = len(governance.audit_log(limit=1000))
+    bad = """
+[[approve]]
+requirement = "idna"
+min_maturity = "intern"
+
+[[approve]]
+requirement = "six"
+min_maturity = "intern"
+
+[[ban]]
+requirement = "six"
+reason = "listed twice"
+"""
+    with pytest.raises(ValueError, match="six appears more than once"):
+        governance.import_policy(text=bad)
+    with pytest.raises(ValueError, match='"guru"'):
+        governance.import_policy(text='[[approve]]\nrequirement = "idna"\nmin_maturity = "guru"\n')
+    assert governance.export_policy() == before
+    assert len(governance.audit_log(limit=1000)) == audit_rows
+
+
+def test_policy_import_with_replace_revokes_what_the_file_lacks(governance):
+    summary = governance.import_policy(text='[[approve]]\nrequirement = "six"\nmin_maturity = "intern"\n', replace=True)
+    assert summary["revoked"] == 5
+    assert [record.name for record in governance.list()] == ["six"]
+    assert governance.check("agent-7", "requests", "2.31.0").rule == "not_in_registry"
+
+
+def test_cache_serves_repeats_and_drops_only_what_a_change_concerns():
+    governance = skillguard.PackageGovernance(":memory:", cache_size=100, cache_ttl=60)
+    governance.set_agent_maturity("a", "supervised")
+    governance.approve("six", min_maturity="intern")
+    governance.approve("idna", min_maturity="intern")
+    first = governance.check("a", "six", "1.16.0")
+    assert governance.check("a", "Six", "1.16.0") is first
+    governance.check("a", "idna", "3.7")
+    stats = governance.cache_stats()
+    assert (stats["size"], stats["hits"], stats["misses"]) == (2, 1, 2)
+
+    governance.ban("six", reason="compromised")
+    stats = governance.cache_stats()
+    assert (stats["size"], stats["invalidations"]) == (1, 1)
+    assert governance.check("a", "six", "1.16.0").rule == "banned"
+    assert governance.check("a", "idna", "3.7").allowed
+    assert governance.cache_stats()["hits"] == 2
+
+
+def test_cache_is_bounded():
+    governance = skillguard.PackageGovernance(":memory:", cache_size=10)
+    governance.set_agent_maturity("a", "intern")
+    governance.approve("six", min_maturity="intern")
+    for patch in range(25):
+        governance.check("a", "six", f"1.16.{patch}")
+    stats = governance.cache_stats()
+    assert (stats["size"], stats["capacity"], stats["evictions"]) == (10, 10, 15)
+
+
+CHANGES_PER_WRITER = 300
+
+
+def test_checks_see_every_change_while_other_threads_change_policy(tmp_path):
+    """8 threads x 20,000 checks while 2 threads approve and ban: every answer
+    is one the policy gave at some moment during that check, and the audit
+    trail holds exactly one row per change."""
+    path = str(tmp_path / "concurrent.db")
+    writer_side = skillguard.PackageGovernance(path)
+    other_connection = skillguard.PackageGovernance(path)
+    writer_side.set_agent_maturity("agent", "supervised")
+    packages = ["pkg-0", "pkg-1", "pkg-2", "pkg-3"]
+    for package in packages:
+        writer_side.approve(package, min_maturity="intern")
+    # states[package][n] is whether checks allow the package after n changes.
+    states = {package: [True] for package in packages}
+    committed = {package: 0 for package in packages}
+    failures: list[str] = []
+    writers_done = threading.Event()
+
+    def writer(owned: list[str]) -> None:
+        try:
+            for change in range(CHANGES_PER_WRITER):
+                package = owned[change % len(owned)]
+                allow = not states[package][-1]
+                states[package].append(allow)
+                if allow:
+                    writer_side.approve(package, min_maturity="intern", approved_by="writer")
+                else:
+                    writer_side.ban(package, reason=f"change {change}", banned_by="writer")
+                committed[package] += 1
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(f"writer: {error!r}")
+
+    def checker(slot: int) -> None:
+        governance = writer_side if slot % 2 == 0 else other_connection
+        try:
+            index = 0
+            while index < 20_000 or not writers_done.is_set():
+                package = packages[(index + slot) % len(packages)]
+                low = committed[package]
+                decision = governance.check("agent", package, "1.0")
+                high = committed[package] + 1
+                possible = set(states[package][low : high + 1])
+                if decision.allowed not in possible:
+                    failures.append(f"{package} check {index} on slot {slot}: {decision.rule} after {low} changes")
+                index += 1
+        except Exception as error:  # noqa: BLE001 - reported below
+            failures.append(f"checker {slot}: {error!r}")
+
+    writers = [threading.Thread(target=writer, args=(packages[:2],)), threading.Thread(target=writer, args=(packages[2:],))]
+    checkers = [threading.Thread(target=checker, args=(slot,)) for slot in range(8)]
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(0.0001)  # interleave the threads finely
+    try:
+        for thread in writers + checkers:
+            thread.start()
+        for thread in writers:
+            thread.join()
+        writers_done.set()
+        for thread in checkers:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+
+    assert failures == []
+    changes = sum(committed.values())
+    assert changes == 2 * CHANGES_PER_WRITER
+    audited = [
+        entry
+        for entry in writer_side.audit_log(limit=1_000_000)
+        if entry["package"] in packages and entry["action"] in ("package_approved", "package_banned")
+    ]
+    assert len(audited) == changes + len(packages)
+    assert sum(1 for entry in audited if entry["actor"] == "writer") == changes
+
+
+CHILD = """
+import sys, skillguard
+governance = skillguard.PackageGovernance(sys.argv[1])
+if sys.argv[2] == "ban":
+    governance.ban("six", reason="banned by another process")
+else:
+    governance.set_agent_maturity("agent", "paused")
+"""
+
+
+def test_a_change_by_another_process_is_seen_on_the_next_check(tmp_path):
+    path = str(tmp_path / "shared.db")
+    governance = skillguard.PackageGovernance(path)
+    governance.set_agent_maturity("agent", "supervised")
+    governance.approve("six", min_maturity="intern")
+    assert governance.check("agent", "six", "1.16.0").allowed
+    assert governance.check("agent", "six", "1.16.0").allowed
+    assert governance.cache_stats()["hits"] == 1
+
+    subprocess.run([sys.executable, "-c", CHILD, path, "ban"], check=True)
+    decision = governance.check("agent", "six", "1.16.0")
+    assert decision.rule == "banned"
+    assert "banned by another process" in decision.reason
+
+    governance.revoke("six")
+    governance.approve("six", min_maturity="intern")
+    assert governance.check("agent", "six", "1.16.0").allowed
+    subprocess.run([sys.executable, "-c", CHILD, path, "pause"], check=True)
+    assert governance.check("agent", "six", "1.16.0").rule == "agent_inactive"
