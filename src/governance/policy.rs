@@ -70,16 +70,40 @@ pub struct PolicyRecord {
     specifiers: Option<VersionSpecifiers>,
     #[serde(skip)]
     expires_unix: Option<f64>,
+    /// Every operator is `==`, `!=`, `<`, `<=`, `>` or `>=`, without wildcards.
+    #[serde(skip)]
+    ordered_only: bool,
+}
+
+fn is_plain_release(version: &Version) -> bool {
+    !version.any_prerelease() && !version.is_post() && !version.is_local()
 }
 
 impl PolicyRecord {
     /// Tells whether the record's range contains `version`.
     pub fn matches(&self, version: &Version) -> bool {
-        match &self.specifiers {
-            Some(specifiers) => specifiers.contains(version),
+        let Some(specifiers) = &self.specifiers else {
             // A specifier that no longer parses matches nothing rather than everything.
-            None => false,
+            return false;
+        };
+        if self.ordered_only && is_plain_release(version) {
+            // For a release with no pre, post, dev or local part, PEP 440's
+            // special cases do not arise and these operators are plain
+            // comparisons. pep440_rs would copy the version for every
+            // specifier; this path allocates nothing.
+            return specifiers.iter().all(|specifier| {
+                let bound = specifier.version();
+                match specifier.operator() {
+                    Operator::Equal => version == bound,
+                    Operator::NotEqual => version != bound,
+                    Operator::LessThan => version < bound,
+                    Operator::LessThanEqual => version <= bound,
+                    Operator::GreaterThan => version > bound,
+                    _ => version >= bound,
+                }
+            });
         }
+        specifiers.contains(version)
     }
 
     /// Tells whether the record covers every version of the package.
@@ -122,11 +146,26 @@ impl PolicyRecord {
 
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         let specifier: String = row.get(3)?;
+        let specifiers = VersionSpecifiers::from_str(&specifier).ok();
+        let ordered_only = specifiers.as_ref().is_some_and(|specifiers| {
+            specifiers.iter().all(|specifier| {
+                matches!(
+                    specifier.operator(),
+                    Operator::Equal
+                        | Operator::NotEqual
+                        | Operator::LessThan
+                        | Operator::LessThanEqual
+                        | Operator::GreaterThan
+                        | Operator::GreaterThanEqual
+                )
+            })
+        });
         Ok(PolicyRecord {
             id: row.get(0)?,
             package_type: row.get(1)?,
             name: row.get(2)?,
-            specifiers: VersionSpecifiers::from_str(&specifier).ok(),
+            specifiers,
+            ordered_only,
             specifier,
             status: row.get(4)?,
             min_maturity: row.get(5)?,
@@ -524,6 +563,38 @@ mod tests {
         for (first, second, expected) in cases {
             assert_eq!(ranges_may_overlap(&specifiers(first), &specifiers(second)), expected, "{first} and {second}");
             assert_eq!(ranges_may_overlap(&specifiers(second), &specifiers(first)), expected, "{second} and {first}");
+        }
+    }
+
+    #[test]
+    fn plain_comparisons_agree_with_pep440_rs() {
+        let ranges = ["<2.32", "<=2.32", ">2.32", ">=2.32", "==2.32", "!=2.32", ">=1.26,<2", "<2.0rc1", ">1.0.post1", "==1.0+local"];
+        let versions = ["1.0", "1.0.0", "1.26.4", "2.0", "2.31.0", "2.32", "2.32.0", "2.32.1", "3", "1!1.0", "0.9"];
+        for range in ranges {
+            let specifiers = specifiers(range);
+            let record = PolicyRecord {
+                id: 0,
+                package_type: "python".into(),
+                name: "x".into(),
+                specifier: range.into(),
+                status: STATUS_ACTIVE.into(),
+                min_maturity: None,
+                reason: None,
+                requested_by: None,
+                approved_by: None,
+                approved_at: None,
+                banned_by: None,
+                expires_at: None,
+                created_at: String::new(),
+                updated_at: String::new(),
+                specifiers: Some(specifiers.clone()),
+                expires_unix: None,
+                ordered_only: true,
+            };
+            for version in versions {
+                let version = Version::from_str(version).unwrap();
+                assert_eq!(record.matches(&version), specifiers.contains(&version), "{version} in {range}");
+            }
         }
     }
 
