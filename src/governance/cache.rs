@@ -151,35 +151,37 @@ impl DecisionCache {
         if store.others_committed(&mut state.mark)? {
             clear(&mut state);
         }
-        let now = Instant::now();
-        let found = match state.entries.as_mut().and_then(|entries| entries.get(key)) {
-            Some(entry) if entry.valid_until > now => Some(entry.cached.clone()),
-            Some(_) => {
-                if let Some(entries) = state.entries.as_mut() {
-                    entries.pop(key);
-                }
-                None
-            }
-            None => None,
-        };
-        match found {
-            Some(decision) => {
-                state.hits += 1;
-                Ok(Lookup::Hit(decision))
-            }
-            None => {
-                state.misses += 1;
-                Ok(Lookup::Miss(state.epoch))
-            }
+        Ok(lookup_locked(&mut state, key, Instant::now()))
+    }
+
+    /// Looks many keys up under one lock; returns the hits (`None` for a
+    /// miss) and the epoch to store the missing decisions with.
+    pub fn lookup_many(&self, store: &Store, keys: &[Box<str>]) -> Result<(Vec<Option<Arc<Cached>>>, u64)> {
+        let mut state = self.lock();
+        if store.others_committed(&mut state.mark)? {
+            clear(&mut state);
         }
+        let now = Instant::now();
+        let found = keys
+            .iter()
+            .map(|key| match lookup_locked(&mut state, key, now) {
+                Lookup::Hit(cached) => Some(cached),
+                Lookup::Miss(_) => None,
+            })
+            .collect();
+        Ok((found, state.epoch))
     }
 
     /// Stores a decision computed after a lookup returned `Miss(epoch)`,
     /// unless an invalidation ran since. It is kept until `valid_until` or
     /// the TTL, whichever comes first.
     pub fn insert(&self, key: &str, cached: Arc<Cached>, epoch: u64, valid_until: Option<Instant>) {
+        self.insert_many(vec![(key.into(), cached, valid_until)], epoch);
+    }
+
+    /// Stores many decisions under one lock; see [`DecisionCache::insert`].
+    pub fn insert_many(&self, decisions: Vec<(Box<str>, Arc<Cached>, Option<Instant>)>, epoch: u64) {
         let deadline = Instant::now() + self.ttl;
-        let valid_until = valid_until.map_or(deadline, |until| until.min(deadline));
         let mut state = self.lock();
         if state.epoch != epoch {
             return;
@@ -187,23 +189,28 @@ impl DecisionCache {
         let Some(entries) = state.entries.as_mut() else {
             return;
         };
-        let full = entries.len() == entries.cap().get();
-        let replaced = entries.push(key.into(), Entry { cached, valid_until });
-        if full && replaced.is_some_and(|(old_key, _)| &*old_key != key) {
-            state.evictions += 1;
+        let mut evictions = 0;
+        for (key, cached, valid_until) in decisions {
+            let valid_until = valid_until.map_or(deadline, |until| until.min(deadline));
+            let full = entries.len() == entries.cap().get();
+            let replaced = entries.push(key.clone(), Entry { cached, valid_until });
+            if full && replaced.is_some_and(|(old_key, _)| old_key != key) {
+                evictions += 1;
+            }
         }
+        state.evictions += evictions;
     }
 
     /// Returns what the cache holds of a package's records
     /// (`package_key` is `type<separator>name`).
     pub fn records(&self, package_key: &str) -> Records {
+        records_locked(&self.lock(), package_key)
+    }
+
+    /// Returns what the cache holds of many packages' records, under one lock.
+    pub fn records_many(&self, package_keys: &[String]) -> Vec<Records> {
         let state = self.lock();
-        match &state.snapshot {
-            _ if state.entries.is_none() => Records::ReadPackage,
-            None => Records::ReadAll,
-            Some(snapshot) if snapshot.stale.contains(package_key) => Records::ReadPackage,
-            Some(snapshot) => Records::Known(snapshot.packages.get(package_key).cloned().unwrap_or_else(|| Arc::new([]))),
-        }
+        package_keys.iter().map(|key| records_locked(&state, key)).collect()
     }
 
     /// Keeps every record of the store, read after a lookup that returned `epoch`.
@@ -309,4 +316,36 @@ fn drop_where(state: &mut State, doomed: impl Fn(&str) -> bool) {
         entries.pop(key);
     }
     state.invalidations += keys.len() as u64;
+}
+
+fn lookup_locked(state: &mut State, key: &str, now: Instant) -> Lookup {
+    let found = match state.entries.as_mut().and_then(|entries| entries.get(key)) {
+        Some(entry) if entry.valid_until > now => Some(entry.cached.clone()),
+        Some(_) => {
+            if let Some(entries) = state.entries.as_mut() {
+                entries.pop(key);
+            }
+            None
+        }
+        None => None,
+    };
+    match found {
+        Some(cached) => {
+            state.hits += 1;
+            Lookup::Hit(cached)
+        }
+        None => {
+            state.misses += 1;
+            Lookup::Miss(state.epoch)
+        }
+    }
+}
+
+fn records_locked(state: &State, package_key: &str) -> Records {
+    match &state.snapshot {
+        _ if state.entries.is_none() => Records::ReadPackage,
+        None => Records::ReadAll,
+        Some(snapshot) if snapshot.stale.contains(package_key) => Records::ReadPackage,
+        Some(snapshot) => Records::Known(snapshot.packages.get(package_key).cloned().unwrap_or_else(|| Arc::new([]))),
+    }
 }

@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+use pep508_rs::pep440_rs::VersionSpecifiers;
 use rusqlite::{params, OptionalExtension};
 use serde::Serialize;
 use serde_json::json;
@@ -25,7 +25,7 @@ use crate::store::{Store, NOW};
 
 pub use cache::{CacheStats, Cached, DecisionCache, Lookup, PackageRecords, Records, KEY_SEPARATOR};
 pub use policy::{
-    package_type as canonical_package_type, Expiry, ListFilter, PolicyKey, PolicyRecord, PACKAGE_TYPES, STATUSES, STATUS_ACTIVE, STATUS_BANNED, STATUS_PENDING,
+    package_type as canonical_package_type, ExactVersion, Expiry, ListFilter, PolicyKey, PolicyRecord, PACKAGE_TYPES, STATUSES, STATUS_ACTIVE, STATUS_BANNED, STATUS_PENDING,
     STATUS_UNTRUSTED,
 };
 
@@ -45,7 +45,7 @@ pub type MaturityResolver = Arc<dyn Fn(&str) -> Result<Option<String>> + Send + 
 pub struct Decision {
     pub allowed: bool,
     /// The lowest maturity an approval requires, when a record matched.
-    pub maturity_required: Option<String>,
+    pub maturity_required: Option<&'static str>,
     pub reason: String,
     /// The rule that decided: `banned`, `agent_inactive`, `student`, `pending`,
     /// `expired`, `untrusted`, `not_in_registry`, `maturity_too_low` or `approved`.
@@ -58,7 +58,7 @@ impl Decision {
     fn deny(rule: &'static str, reason: String, record: Option<&Arc<PolicyRecord>>) -> Self {
         Decision {
             allowed: false,
-            maturity_required: record.and_then(|record| record.min_maturity.clone()),
+            maturity_required: record.and_then(|record| record.min_maturity.as_deref()).and_then(|level| maturity::canonical_level(level).ok()),
             reason,
             rule,
             record: record.cloned(),
@@ -69,7 +69,7 @@ impl Decision {
 /// The version a check asks about: one exact version, or a range that is not
 /// pinned to one (empty for "any version").
 enum Query {
-    Exact(Version),
+    Exact(ExactVersion),
     Range(VersionSpecifiers),
 }
 
@@ -88,11 +88,11 @@ impl Query {
                 _ => None,
             };
             return Ok(match pinned {
-                Some(version) => Query::Exact(version),
+                Some(version) => Query::Exact(ExactVersion::Full(version)),
                 None => Query::Range(specifiers),
             });
         }
-        Version::from_str(text)
+        ExactVersion::parse(text)
             .map(Query::Exact)
             .map_err(|error| Error::InvalidArgument(format!("invalid version {text:?} for package {name}: {error}")))
     }
@@ -102,7 +102,7 @@ impl Query {
 /// since the Unix epoch. Records that lapsed before `now` count as absent.
 fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query: &Query, records: &[Arc<PolicyRecord>], now: f64) -> Decision {
     let subject = match query {
-        Query::Exact(_) => format!("{name} {}", version.trim()),
+        Query::Exact(_) => [name, " ", version.trim()].concat(),
         Query::Range(range) if range.is_empty() => format!("{name} (any version)"),
         Query::Range(range) => format!("{name}{range}"),
     };
@@ -180,8 +180,8 @@ fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query:
         return Decision::deny("not_in_registry", reason, None);
     };
 
-    let required = lowest.min_maturity.clone().unwrap_or_else(|| "intern".into());
-    let required_rank = maturity::rank(&required).unwrap_or(1);
+    let required = lowest.min_maturity.as_deref().and_then(|level| maturity::canonical_level(level).ok()).unwrap_or("intern");
+    let required_rank = maturity::rank(required).unwrap_or(1);
     if agent_rank < required_rank {
         return Decision::deny(
             "maturity_too_low",
@@ -189,10 +189,22 @@ fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query:
             Some(lowest),
         );
     }
-    let until = lowest.expires_at.as_deref().map(|when| format!(" until {when}")).unwrap_or_default();
+    // Built with push_str: a set of 200 packages builds 200 of these.
+    let mut reason = String::with_capacity(subject.len() + lowest.name.len() + lowest.specifier.len() + 64);
+    reason.push_str(&subject);
+    reason.push_str(" is approved (");
+    reason.push_str(&lowest.name);
+    reason.push_str(if lowest.specifier.is_empty() { ", every version" } else { &lowest.specifier });
+    reason.push_str(") for ");
+    reason.push_str(required);
+    reason.push_str(" and above");
+    if let Some(when) = &lowest.expires_at {
+        reason.push_str(" until ");
+        reason.push_str(when);
+    }
     Decision {
         allowed: true,
-        reason: format!("{subject} is approved ({}) for {required} and above{until}", lowest.describe_range()),
+        reason,
         maturity_required: Some(required),
         rule: "approved",
         record: Some(lowest.clone()),
@@ -387,11 +399,7 @@ impl Governance {
         let package_key = format!("{package_type}{KEY_SEPARATOR}{name}");
         match self.cache.records(&package_key) {
             Records::Known(records) => Ok(records),
-            Records::ReadPackage => {
-                let records: PackageRecords = policy::records_for(&self.store.lock(), package_type, name)?.into_iter().map(Arc::new).collect();
-                self.cache.store_package(&package_key, records.clone(), epoch);
-                Ok(records)
-            }
+            Records::ReadPackage => self.read_package(package_type, name, epoch),
             Records::ReadAll => {
                 let mut grouped: HashMap<Box<str>, Vec<Arc<PolicyRecord>>> = HashMap::new();
                 for record in policy::all_records(&self.store.lock())? {
@@ -405,6 +413,14 @@ impl Governance {
                 Ok(records)
             }
         }
+    }
+
+    /// Reads one package's records from the store and keeps them if the cache
+    /// holds a snapshot to keep them in.
+    fn read_package(&self, package_type: &str, name: &str, epoch: u64) -> Result<PackageRecords> {
+        let records: PackageRecords = policy::records_for(&self.store.lock(), package_type, name)?.into_iter().map(Arc::new).collect();
+        self.cache.store_package(&format!("{package_type}{KEY_SEPARATOR}{name}"), records.clone(), epoch);
+        Ok(records)
     }
 
     /// Returns the agent's state, from the cache when it came from skillguard's
@@ -425,33 +441,54 @@ impl Governance {
     /// once for all the decisions the cache does not hold.
     pub fn check_many(&self, agent_id: &str, package_type: &str, packages: &[(&str, &str)]) -> Result<Vec<Arc<Cached>>> {
         let package_type = policy::package_type(package_type)?;
-        let mut decisions: Vec<Option<Arc<Cached>>> = Vec::with_capacity(packages.len());
-        let mut missing: Vec<(usize, u64)> = Vec::new();
-        for (index, (name, version)) in packages.iter().enumerate() {
-            match self.cached(agent_id, package_type, name, version)? {
-                Lookup::Hit(decision) => decisions.push(Some(decision)),
-                Lookup::Miss(epoch) => {
-                    decisions.push(None);
-                    missing.push((index, epoch));
-                }
-            }
+        let mut buffer = String::new();
+        let keys: Vec<Box<str>> = packages
+            .iter()
+            .map(|(name, version)| {
+                write_key(&mut buffer, &self.key_prefix, agent_id, package_type, name, version);
+                Box::from(buffer.as_str())
+            })
+            .collect();
+        let (mut decisions, epoch) = self.cache.lookup_many(&self.store, &keys)?;
+        let mut keys: Vec<Option<Box<str>>> = keys.into_iter().map(Some).collect();
+        let missing: Vec<usize> = (0..packages.len()).filter(|index| decisions[*index].is_none()).collect();
+        if missing.is_empty() {
+            return Ok(decisions.into_iter().flatten().collect());
         }
-        if let Some(&(_, epoch)) = missing.first() {
-            let agent = validate_agent_id(agent_id)?;
-            let state = self.cached_agent_state(agent, epoch)?;
-            let now = unix_now();
-            let mut key = String::new();
-            for (index, epoch) in missing {
-                let (name, version) = packages[index];
-                let normalized = checked_name(package_type, name)?;
-                let query = Query::parse(&normalized, version)?;
-                let records = self.package_records(package_type, &normalized, epoch)?;
-                let decision = Cached::new(decide(agent, state.as_deref(), &normalized, version, &query, &records, now));
-                write_key(&mut key, &self.key_prefix, agent_id, package_type, name, version);
-                self.cache.insert(&key, decision.clone(), epoch, next_expiry(&records, now));
-                decisions[index] = Some(decision);
-            }
+
+        let agent = validate_agent_id(agent_id)?;
+        let mut questions = Vec::with_capacity(missing.len());
+        for &index in &missing {
+            let (name, version) = packages[index];
+            let normalized = checked_name(package_type, name)?;
+            let query = Query::parse(&normalized, version)?;
+            questions.push((normalized, query));
         }
+        let separator = KEY_SEPARATOR.to_string();
+        let package_keys: Vec<String> =
+            questions.iter().map(|(name, _)| [package_type, separator.as_str(), name].concat()).collect();
+        let mut known = self.cache.records_many(&package_keys);
+        if known.iter().any(|records| matches!(records, Records::ReadAll)) {
+            // Nothing is cached: read every record once rather than package by package.
+            self.package_records(package_type, &questions[0].0, epoch)?;
+            known = self.cache.records_many(&package_keys);
+        }
+        let state = self.cached_agent_state(agent, epoch)?;
+        let now = unix_now();
+        let mut computed = Vec::with_capacity(missing.len());
+        for ((index, (normalized, query)), records) in missing.into_iter().zip(questions).zip(known) {
+            let records = match records {
+                Records::Known(records) => records,
+                _ => self.read_package(package_type, &normalized, epoch)?,
+            };
+            let version = packages[index].1;
+            let cached = Cached::new(decide(agent, state.as_deref(), &normalized, version, &query, &records, now));
+            if let Some(key) = keys[index].take() {
+                computed.push((key, cached.clone(), next_expiry(&records, now)));
+            }
+            decisions[index] = Some(cached);
+        }
+        self.cache.insert_many(computed, epoch);
         Ok(decisions.into_iter().flatten().collect())
     }
 

@@ -70,40 +70,93 @@ pub struct PolicyRecord {
     specifiers: Option<VersionSpecifiers>,
     #[serde(skip)]
     expires_unix: Option<f64>,
-    /// Every operator is `==`, `!=`, `<`, `<=`, `>` or `>=`, without wildcards.
+    /// The specifiers as (operator, release numbers) when every operator is
+    /// `==`, `!=`, `<`, `<=`, `>` or `>=` and every version a plain release.
     #[serde(skip)]
-    ordered_only: bool,
+    plain_bounds: Option<Vec<(Operator, Vec<u64>)>>,
 }
 
-fn is_plain_release(version: &Version) -> bool {
-    !version.any_prerelease() && !version.is_post() && !version.is_local()
+/// A version a check asks about: plain release numbers (`2.31.0`), read
+/// without a full PEP 440 parse, or any other version.
+#[derive(Clone, Debug)]
+pub enum ExactVersion {
+    Plain(Vec<u64>),
+    Full(Version),
+}
+
+impl ExactVersion {
+    /// Reads `1.26.4` as plain release numbers, anything else as PEP 440.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let plain: Option<Vec<u64>> = text
+            .split('.')
+            .map(|part| {
+                if part.is_empty() || !part.bytes().all(|byte| byte.is_ascii_digit()) {
+                    return None;
+                }
+                part.parse().ok()
+            })
+            .collect();
+        match plain {
+            Some(release) => Ok(ExactVersion::Plain(release)),
+            None => Version::from_str(text).map(ExactVersion::Full).map_err(|error| error.to_string()),
+        }
+    }
+}
+
+/// Orders release numbers as PEP 440 does: missing trailing parts are zeros.
+fn compare_release(first: &[u64], second: &[u64]) -> std::cmp::Ordering {
+    let length = first.len().max(second.len());
+    (0..length)
+        .map(|index| first.get(index).unwrap_or(&0).cmp(second.get(index).unwrap_or(&0)))
+        .find(|order| order.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+fn plain_bounds(specifiers: &VersionSpecifiers) -> Option<Vec<(Operator, Vec<u64>)>> {
+    specifiers
+        .iter()
+        .map(|specifier| {
+            let version = specifier.version();
+            let ordered = matches!(
+                specifier.operator(),
+                Operator::Equal
+                    | Operator::NotEqual
+                    | Operator::LessThan
+                    | Operator::LessThanEqual
+                    | Operator::GreaterThan
+                    | Operator::GreaterThanEqual
+            );
+            let plain = version.epoch() == 0 && !version.any_prerelease() && !version.is_post() && !version.is_local();
+            (ordered && plain).then(|| (*specifier.operator(), version.release().to_vec()))
+        })
+        .collect()
 }
 
 impl PolicyRecord {
     /// Tells whether the record's range contains `version`.
-    pub fn matches(&self, version: &Version) -> bool {
+    pub fn matches(&self, version: &ExactVersion) -> bool {
         let Some(specifiers) = &self.specifiers else {
             // A specifier that no longer parses matches nothing rather than everything.
             return false;
         };
-        if self.ordered_only && is_plain_release(version) {
-            // For a release with no pre, post, dev or local part, PEP 440's
-            // special cases do not arise and these operators are plain
-            // comparisons. pep440_rs would copy the version for every
-            // specifier; this path allocates nothing.
-            return specifiers.iter().all(|specifier| {
-                let bound = specifier.version();
-                match specifier.operator() {
-                    Operator::Equal => version == bound,
-                    Operator::NotEqual => version != bound,
-                    Operator::LessThan => version < bound,
-                    Operator::LessThanEqual => version <= bound,
-                    Operator::GreaterThan => version > bound,
-                    _ => version >= bound,
+        match (version, &self.plain_bounds) {
+            // Between plain releases (no epoch, pre, post, dev or local part)
+            // PEP 440's special cases do not arise: each operator is a
+            // comparison of release numbers, padded with zeros.
+            (ExactVersion::Plain(release), Some(bounds)) => bounds.iter().all(|(operator, bound)| {
+                let order = compare_release(release, bound);
+                match operator {
+                    Operator::Equal => order.is_eq(),
+                    Operator::NotEqual => order.is_ne(),
+                    Operator::LessThan => order.is_lt(),
+                    Operator::LessThanEqual => order.is_le(),
+                    Operator::GreaterThan => order.is_gt(),
+                    _ => order.is_ge(),
                 }
-            });
+            }),
+            (ExactVersion::Plain(release), None) => specifiers.contains(&Version::new(release.iter().copied())),
+            (ExactVersion::Full(version), _) => specifiers.contains(version),
         }
-        specifiers.contains(version)
     }
 
     /// Tells whether the record covers every version of the package.
@@ -132,11 +185,8 @@ impl PolicyRecord {
 
     /// Describes the range for messages: `every version` or the specifier.
     pub fn describe_range(&self) -> String {
-        if self.specifier.is_empty() {
-            format!("{}, every version", self.name)
-        } else {
-            format!("{}{}", self.name, self.specifier)
-        }
+        let rest = if self.specifier.is_empty() { ", every version" } else { &self.specifier };
+        [self.name.as_str(), rest].concat()
     }
 
     /// The record's requirement as a policy file writes it (`numpy>=1.26,<2`).
@@ -147,25 +197,13 @@ impl PolicyRecord {
     fn from_row(row: &Row<'_>) -> rusqlite::Result<Self> {
         let specifier: String = row.get(3)?;
         let specifiers = VersionSpecifiers::from_str(&specifier).ok();
-        let ordered_only = specifiers.as_ref().is_some_and(|specifiers| {
-            specifiers.iter().all(|specifier| {
-                matches!(
-                    specifier.operator(),
-                    Operator::Equal
-                        | Operator::NotEqual
-                        | Operator::LessThan
-                        | Operator::LessThanEqual
-                        | Operator::GreaterThan
-                        | Operator::GreaterThanEqual
-                )
-            })
-        });
+        let plain_bounds = specifiers.as_ref().and_then(plain_bounds);
         Ok(PolicyRecord {
             id: row.get(0)?,
             package_type: row.get(1)?,
             name: row.get(2)?,
             specifiers,
-            ordered_only,
+            plain_bounds,
             specifier,
             status: row.get(4)?,
             min_maturity: row.get(5)?,
@@ -568,8 +606,11 @@ mod tests {
 
     #[test]
     fn plain_comparisons_agree_with_pep440_rs() {
-        let ranges = ["<2.32", "<=2.32", ">2.32", ">=2.32", "==2.32", "!=2.32", ">=1.26,<2", "<2.0rc1", ">1.0.post1", "==1.0+local"];
-        let versions = ["1.0", "1.0.0", "1.26.4", "2.0", "2.31.0", "2.32", "2.32.0", "2.32.1", "3", "1!1.0", "0.9"];
+        let ranges = [
+            "<2.32", "<=2.32", ">2.32", ">=2.32", "==2.32", "!=2.32", ">=1.26,<2", "<2.0rc1", ">1.0.post1", "==1.0+local",
+            "==2.*", "~=2.31", "", ">=1!1.0",
+        ];
+        let versions = ["1.0", "1.0.0", "1.26.4", "2.0", "2.31.0", "2.32", "2.32.0", "2.32.1", "3", "1!1.0", "0.9", "2.32.0rc1", "2.32.post1"];
         for range in ranges {
             let specifiers = specifiers(range);
             let record = PolicyRecord {
@@ -587,15 +628,19 @@ mod tests {
                 expires_at: None,
                 created_at: String::new(),
                 updated_at: String::new(),
+                plain_bounds: plain_bounds(&specifiers),
                 specifiers: Some(specifiers.clone()),
                 expires_unix: None,
-                ordered_only: true,
             };
-            for version in versions {
-                let version = Version::from_str(version).unwrap();
-                assert_eq!(record.matches(&version), specifiers.contains(&version), "{version} in {range}");
+            for text in versions {
+                let exact = ExactVersion::parse(text).unwrap();
+                let version = Version::from_str(text).unwrap();
+                assert_eq!(record.matches(&exact), specifiers.contains(&version), "{text} in {range:?}");
             }
         }
+        assert!(matches!(ExactVersion::parse("1.26.4"), Ok(ExactVersion::Plain(_))));
+        assert!(matches!(ExactVersion::parse("1.26.4rc1"), Ok(ExactVersion::Full(_))));
+        assert!(ExactVersion::parse("1..2").is_err());
     }
 
     #[test]

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pyo3::prelude::*;
+use pyo3::pybacked::PyBackedStr;
 use pyo3::types::PyString;
 
 use super::convert::to_python;
@@ -113,8 +114,9 @@ impl PackageGovernance {
 
     /// Checks every `(package, version)` pair, reading the store once for all misses.
     #[pyo3(signature = (agent_id, packages, *, package_type = "python"))]
-    fn check_many(&self, py: Python<'_>, agent_id: &str, packages: Vec<(String, String)>, package_type: &str) -> PyResult<Vec<Py<Decision>>> {
-        let pairs: Vec<(&str, &str)> = packages.iter().map(|(name, version)| (name.as_str(), version.as_str())).collect();
+    fn check_many(&self, py: Python<'_>, agent_id: &str, packages: Vec<(PyBackedStr, PyBackedStr)>, package_type: &str) -> PyResult<Vec<Py<Decision>>> {
+        // PyBackedStr borrows each str's UTF-8 rather than copying it.
+        let pairs: Vec<(&str, &str)> = packages.iter().map(|(name, version)| (&**name, &**version)).collect();
         let decisions = py.detach(|| self.inner.check_many(agent_id, package_type, &pairs)).py()?;
         decisions.iter().map(|decision| decision_object(py, decision)).collect()
     }
