@@ -50,7 +50,7 @@ pub struct AuditEntry {
     pub detail: Value,
 }
 
-/// Which entries [`query`] returns; `None` fields do not filter. Times are
+/// The filter of [`query`]; `None` fields match every entry. Times are
 /// ISO 8601 (UTC unless they name an offset); `since` is inclusive, `until` exclusive.
 #[derive(Default)]
 pub struct AuditFilter<'a> {

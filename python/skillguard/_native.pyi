@@ -1,25 +1,37 @@
 """Type stubs and documentation of the native module built from the Rust crate."""
 
+import datetime
 from os import PathLike
 from typing import Any, Awaitable, Callable, Dict, List, Literal, Optional, Sequence, Tuple, Union
 
 __version__: str
 
 Verdict = Literal["ok", "error", "timeout", "oom", "output_limit", "killed"]
-Rule = Literal["banned", "agent_inactive", "student", "pending", "not_in_registry", "maturity_too_low", "approved"]
+Rule = Literal[
+    "banned", "agent_inactive", "student", "pending", "expired", "untrusted", "not_in_registry", "maturity_too_low", "approved"
+]
+Status = Literal["active", "pending", "banned", "untrusted"]
+PackageType = Literal["python", "npm"]
+Time = Union[str, "datetime.datetime"]
 
 class PolicyRecord:
     """One policy record: a package name, a PEP 440 range and its status."""
 
     id: int
-    package_type: str
+    package_type: PackageType
     name: str
+    """PEP 503-normalised (lowercased for npm)."""
     specifier: str
-    status: Literal["active", "pending", "banned"]
+    """A PEP 440 specifier set; empty covers every version."""
+    status: Status
     min_maturity: Optional[str]
     reason: Optional[str]
     requested_by: Optional[str]
     approved_by: Optional[str]
+    approved_at: Optional[str]
+    banned_by: Optional[str]
+    expires_at: Optional[str]
+    """UTC time after which the record counts as absent; None never."""
     created_at: str
     updated_at: str
 
@@ -121,47 +133,168 @@ class ExecutionResult:
     def ok(self) -> bool: ...
 
 class PackageGovernance:
-    """Decides which agent may use which package version, from records in a SQLite store."""
+    """Decides which agent may use which package version, from records in a SQLite store.
+
+    Decisions are cached in process (LRU, at most `cache_size`, each kept at
+    most `cache_ttl` seconds and never past the expiry of a record it used).
+    A change made through any PackageGovernance on the same database, in this
+    process or another, is seen by the very next check; the TTL only bounds
+    how long answers of a `maturity_resolver` are reused (or call
+    `invalidate_agent`). Every engine over one connection shares one cache, and
+    the first one created sets its size and TTL.
+    """
 
     def __init__(
-        self, db: Optional[str] = None, *, maturity_resolver: Optional[Callable[[str], Optional[str]]] = None
+        self,
+        db: Optional[str] = None,
+        *,
+        maturity_resolver: Optional[Callable[[str], Optional[str]]] = None,
+        cache_size: int = 10000,
+        cache_ttl: float = 300.0,
     ) -> None:
         """Open (or create) the store; ":memory:" for tests, None for the default path.
+        `maturity_resolver(agent_id)` returns the agent's level or state, or None
+        for an unknown agent; given, it replaces skillguard's agents table.
+        `cache_size=0` turns the cache off.
 
         Raises:
-            InvalidArgumentError: the path cannot be opened.
+            InvalidArgumentError: the path cannot be opened, or cache_ttl is negative.
         """
     @property
     def db(self) -> str: ...
     def set_agent_maturity(self, agent_id: str, level: str, *, actor: Optional[str] = None) -> None:
-        """Record a level (student, intern, supervised, autonomous) or a state (paused, stopped, ...).
+        """Record a level (student, intern, supervised, autonomous) or a state (paused, stopped, deprecated, deleted).
 
         Raises:
             InvalidArgumentError: unknown level or state.
         """
-    def check(self, agent_id: str, package: str, version: str) -> Decision:
-        """Decide whether the agent may use the package at this exact version.
+    def check(
+        self, agent_id: str, package: str, version: Optional[str] = None, *, package_type: PackageType = "python"
+    ) -> Decision:
+        """Decide whether the agent may use the package at `version`.
+
+        `version` is exact ("1.26.4" or "==1.26.4") or a range not pinned to one
+        version (">=1.26"; None, "", "*" or "latest" for any). A range is allowed
+        only by an approval of every version and denied by any ban that may
+        share a version with it. Rules, in order: a ban; an agent that is not at
+        a maturity level; a student (unknown agents are students); then an
+        approval, else pending, expired, untrusted or not in the registry; then
+        the lowest minimum maturity among the matching approvals.
 
         Raises:
-            InvalidArgumentError: the version is not PEP 440.
+            InvalidArgumentError: invalid agent id, package name, version or package type.
         """
-    def approve(self, requirement: str, *, min_maturity: str = "intern", approved_by: Optional[str] = None) -> PolicyRecord:
-        """Approve a range such as "numpy>=1.26,<2" (a bare name covers every version)."""
-    def ban(self, requirement: str, *, reason: str, banned_by: Optional[str] = None) -> PolicyRecord:
+    def check_many(
+        self, agent_id: str, packages: Sequence[Tuple[str, str]], *, package_type: PackageType = "python"
+    ) -> List[Decision]:
+        """Check every (package, version) pair at once, in order, reading the store once for all misses."""
+    def approve(
+        self,
+        requirement: str,
+        *,
+        min_maturity: str = "intern",
+        approved_by: Optional[str] = None,
+        expires_at: Optional[Time] = None,
+        expires_in: Optional[float] = None,
+        package_type: PackageType = "python",
+    ) -> PolicyRecord:
+        """Approve a range such as "numpy>=1.26,<2" (a bare name covers every version), until
+        `expires_at` (ISO 8601, UTC unless it names an offset) or for `expires_in` seconds.
+
+        Raises:
+            InvalidArgumentError: invalid requirement or maturity, or an expiry that is unreadable or past.
+        """
+    def ban(
+        self,
+        requirement: str,
+        *,
+        reason: str,
+        banned_by: Optional[str] = None,
+        expires_at: Optional[Time] = None,
+        expires_in: Optional[float] = None,
+        package_type: PackageType = "python",
+    ) -> PolicyRecord:
         """Ban a range for every agent.
 
         Raises:
-            InvalidArgumentError: the reason is empty.
+            InvalidArgumentError: the reason is empty, or the requirement or expiry is invalid.
         """
-    def request_approval(
-        self, requirement: str, *, requested_by: Optional[str] = None, reason: Optional[str] = None
+    def mark_untrusted(
+        self,
+        requirement: str,
+        *,
+        reason: Optional[str] = None,
+        marked_by: Optional[str] = None,
+        package_type: PackageType = "python",
     ) -> PolicyRecord:
-        """Record a pending request; an active or banned record is returned unchanged."""
-    def list(self, *, status: Optional[Literal["active", "pending", "banned"]] = None) -> List[PolicyRecord]: ...
+        """Mark a range untrusted: denied to every agent until an approval covers it."""
+    def request_approval(
+        self,
+        requirement: str,
+        *,
+        requested_by: Optional[str] = None,
+        reason: Optional[str] = None,
+        package_type: PackageType = "python",
+    ) -> PolicyRecord:
+        """Record a pending request; an active, banned or untrusted record of the same range is returned unchanged."""
+    def revoke(
+        self,
+        requirement: str,
+        *,
+        revoked_by: Optional[str] = None,
+        reason: Optional[str] = None,
+        package_type: PackageType = "python",
+    ) -> PolicyRecord:
+        """Remove the record of exactly this range, whatever its status, and return it.
+
+        Raises:
+            InvalidArgumentError: no record has this name and range.
+        """
+    def list(
+        self, *, status: Optional[Status] = None, package_type: Optional[PackageType] = None, name: Optional[str] = None
+    ) -> List[PolicyRecord]: ...
+    def history(self, requirement: str, *, package_type: PackageType = "python") -> List[Dict[str, Any]]:
+        """Return the audited changes of the record with exactly this range, oldest first (revocations included)."""
+    def audit_log(
+        self,
+        *,
+        agent_id: Optional[str] = None,
+        skill_id: Optional[str] = None,
+        package: Optional[str] = None,
+        action: Optional[str] = None,
+        since: Optional[Time] = None,
+        until: Optional[Time] = None,
+        limit: int = 100,
+    ) -> List[Dict[str, Any]]:
+        """Return audit entries, newest first; `since` is inclusive, `until` exclusive."""
+    def export_policy(
+        self, path: Union[str, PathLike[str], None] = None, *, format: Optional[Literal["toml", "json"]] = None
+    ) -> str:
+        """Return every agent and record as TOML (or JSON), and write it to `path` when given.
+        The format follows `format`, else the path's suffix, else TOML."""
+    def import_policy(
+        self,
+        path: Union[str, PathLike[str], None] = None,
+        *,
+        text: Optional[str] = None,
+        format: Optional[Literal["toml", "json"]] = None,
+        actor: str = "policy-import",
+        replace: bool = False,
+    ) -> Dict[str, int]:
+        """Import a policy file (or `text`) in one transaction: a bad entry changes nothing.
+        With `replace`, records the file does not hold are revoked.
+
+        Raises:
+            InvalidArgumentError: the file is unreadable or an entry is invalid (named in the message).
+        """
     def apply_policy_file(self, path: Union[str, PathLike[str]], *, actor: str = "policy-file") -> Dict[str, int]:
-        """Apply a TOML file of [[agents]], [[approve]] and [[ban]] entries; all entries are checked first."""
-    def audit_log(self, *, action: Optional[str] = None, limit: int = 100) -> List[Dict[str, Any]]:
-        """Return audit entries, newest first."""
+        """Import a policy file on top of the current policy (`import_policy` without `replace`)."""
+    def cache_stats(self) -> Dict[str, Union[int, float]]:
+        """Return size, capacity, ttl_seconds, hits, misses, hit_rate, evictions and invalidations."""
+    def clear_cache(self) -> None:
+        """Drop every cached decision, record and agent state."""
+    def invalidate_agent(self, agent_id: str) -> None:
+        """Drop the cached decisions of one agent, for a host whose maturity_resolver reads its own table."""
 
 class DependencyScanner:
     """Resolves requirements into a lock and checks it against governance and advisories."""

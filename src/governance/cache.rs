@@ -4,8 +4,8 @@
 //! Invalidation is precise: a change to a package's records drops only that
 //! package's decisions, a maturity change only that agent's. A commit made
 //! through any other connection to the database (another process, or another
-//! store in this one) empties the cache on the very next lookup; noticing it
-//! costs a few nanoseconds (see [`Store::others_committed`]).
+//! store in this one) empties the cache on the very next lookup. Noticing
+//! such a commit costs a few nanoseconds (see [`Store::others_committed`]).
 //!
 //! Behind the decisions the cache keeps what they are computed from: every
 //! policy record of the store, read in one query and kept per package, and
@@ -30,7 +30,7 @@ use super::{Decision, PolicyRecord};
 use crate::error::Result;
 use crate::store::{CommitMark, Store};
 
-/// Separates the parts of a cache key; it cannot occur in a normalised name or a version.
+/// The separator of a cache key's parts, a character no normalised name or version contains.
 pub const KEY_SEPARATOR: char = '\u{1f}';
 
 /// Counters and sizes of the cache.

@@ -32,8 +32,8 @@ pub use policy::{
 /// Decisions kept at most, unless the engine is built with other limits.
 pub const DEFAULT_CACHE_CAPACITY: usize = 10_000;
 /// How long a decision is kept at most. Changes made through skillguard are
-/// seen at once whatever the TTL; it bounds how long an answer of a host's
-/// maturity resolver is reused.
+/// seen at once whatever the TTL, so it only bounds how long a level returned
+/// by a host's maturity resolver is reused.
 pub const DEFAULT_CACHE_TTL: Duration = Duration::from_secs(300);
 
 /// Looks up an agent's maturity in the host application (for example its own
@@ -66,7 +66,7 @@ impl Decision {
     }
 }
 
-/// The version a check asks about: one exact version, or a range that is not
+/// The version a check is about: one exact version, or a range that is not
 /// pinned to one (empty for "any version").
 enum Query {
     Exact(ExactVersion),
@@ -107,8 +107,8 @@ fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query:
         Query::Range(range) => format!("{name}{range}"),
     };
     // A record applies to an exact version it contains, or to a range it may
-    // share a version with; approvals of a range apply only if they cover
-    // every version, since the range may resolve to any of them.
+    // share a version with. An approval applies to a range only if it covers
+    // every version, because the range may resolve to any of them.
     let applies = |record: &PolicyRecord| match query {
         Query::Exact(version) => record.matches(version),
         Query::Range(range) => record.covers_every_version() || range.is_empty() || record.may_overlap(range),
@@ -211,8 +211,8 @@ fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query:
     }
 }
 
-/// The earliest future expiry among `records`, as an instant, so that a
-/// cached decision never outlives a record it was computed from.
+/// Returns the earliest future expiry among `records` as an instant, so that
+/// a cached decision never outlives a record it was computed from.
 fn next_expiry(records: &[Arc<PolicyRecord>], now: f64) -> Option<Instant> {
     let earliest = records.iter().filter_map(|record| record.expires_unix()).filter(|expiry| *expiry > now).reduce(f64::min)?;
     Some(Instant::now() + Duration::from_secs_f64(earliest - now))
@@ -287,7 +287,7 @@ impl Governance {
 
     /// Creates the engine. Every engine over one store shares one decision
     /// cache, so a change made through any of them invalidates the others'
-    /// decisions; the first engine created sets its capacity and TTL.
+    /// decisions. The first engine created sets its capacity and TTL.
     pub fn with_cache(store: Store, resolver: Option<MaturityResolver>, capacity: usize, ttl: Duration) -> Self {
         let cache = store.attached(|| DecisionCache::new(capacity, ttl));
         let resolver_id = if resolver.is_some() { NEXT_RESOLVER_ID.fetch_add(1, Ordering::Relaxed) } else { 0 };
@@ -365,9 +365,9 @@ impl Governance {
     /// range: a ban that may share a version with it). An agent that is not at
     /// a maturity level (paused, stopped, unknown states) is denied, and so is
     /// a student or an unknown agent. Then the agent needs an approval that
-    /// matches (for a range: one that covers every version) and at least the
-    /// lowest minimum maturity among those; without one the package is
-    /// pending, its approval expired, it is untrusted, or it is not in the
+    /// matches (for a range: one that covers every version), and at least the
+    /// lowest minimum maturity among those. Without an approval the package
+    /// is pending, its approval expired, it is untrusted, or it is not in the
     /// registry. Records past their expiry count as absent.
     pub fn check_shared(&self, agent_id: &str, package_type: &str, name: &str, version: &str) -> Result<Arc<Cached>> {
         let package_type = policy::package_type(package_type)?;
@@ -415,8 +415,8 @@ impl Governance {
         }
     }
 
-    /// Reads one package's records from the store and keeps them if the cache
-    /// holds a snapshot to keep them in.
+    /// Reads one package's records from the store, and caches them when the
+    /// cache contains a snapshot of every record.
     fn read_package(&self, package_type: &str, name: &str, epoch: u64) -> Result<PackageRecords> {
         let records: PackageRecords = policy::records_for(&self.store.lock(), package_type, name)?.into_iter().map(Arc::new).collect();
         self.cache.store_package(&format!("{package_type}{KEY_SEPARATOR}{name}"), records.clone(), epoch);
@@ -617,7 +617,7 @@ impl Governance {
         )
     }
 
-    /// Every agent in skillguard's own table with its state, by id.
+    /// Returns every agent in skillguard's own table with its state, by id.
     pub fn agents(&self) -> Result<Vec<(String, String)>> {
         let connection = self.store.lock();
         let mut statement = connection.prepare("SELECT agent_id, maturity FROM agents ORDER BY agent_id")?;

@@ -35,7 +35,7 @@ fn ban_wins_over_approval() {
 }
 
 #[test]
-fn unpinned_checks_need_an_approval_of_every_version() {
+fn unpinned_needs_full_approval() {
     let governance = governance();
     governance.set_agent_maturity("agent-7", "autonomous", None).unwrap();
     approve(&governance, "numpy>=1.26", "intern");
@@ -49,7 +49,7 @@ fn unpinned_checks_need_an_approval_of_every_version() {
 }
 
 #[test]
-fn a_change_drops_only_the_decisions_it_concerns() {
+fn change_drops_only_its_decisions() {
     let governance = governance();
     governance.set_agent_maturity("a", "supervised", None).unwrap();
     governance.set_agent_maturity("b", "supervised", None).unwrap();
@@ -75,7 +75,7 @@ fn a_change_drops_only_the_decisions_it_concerns() {
 }
 
 #[test]
-fn another_connection_commit_is_seen_by_the_next_check() {
+fn other_connection_commit_seen() {
     let directory = tempfile::tempdir().unwrap();
     let path = directory.path().join("policy.db");
     let path = path.to_str().unwrap();
@@ -92,7 +92,7 @@ fn another_connection_commit_is_seen_by_the_next_check() {
 }
 
 #[test]
-fn time_boxed_approval_lapses_and_its_cached_decision_with_it() {
+fn time_boxed_approval_lapses() {
     let governance = governance();
     governance.set_agent_maturity("a", "supervised", None).unwrap();
     governance.approve("python", "six", "intern", None, Some(&Expiry::In(0.3))).unwrap();
@@ -108,7 +108,7 @@ fn time_boxed_approval_lapses_and_its_cached_decision_with_it() {
 }
 
 #[test]
-fn decisions_computed_across_a_change_are_not_cached() {
+fn stale_decision_not_cached() {
     let governance = governance();
     governance.set_agent_maturity("a", "supervised", None).unwrap();
     approve(&governance, "six", "intern");
@@ -137,7 +137,7 @@ fn check_many_matches_single_checks() {
 }
 
 #[test]
-fn requests_never_downgrade_and_revoke_removes() {
+fn request_keeps_record_revoke_removes() {
     let governance = governance();
     governance.set_agent_maturity("agent-3", "intern", None).unwrap();
     governance.request_approval("python", "attrs", Some("agent-3"), Some("parsing")).unwrap();

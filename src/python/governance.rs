@@ -99,8 +99,8 @@ impl PackageGovernance {
         py.detach(|| self.inner.set_agent_maturity(agent_id, level, actor)).py()
     }
 
-    /// A cache hit is answered with the GIL held (it takes well under a
-    /// microsecond); a miss releases it while the store is read.
+    /// A cache hit returns with the GIL held, because it takes well under a
+    /// microsecond. A miss releases the GIL while the store is read.
     #[pyo3(signature = (agent_id, package, version = None, *, package_type = "python"))]
     fn check(&self, py: Python<'_>, agent_id: &str, package: &str, version: Option<&str>, package_type: &str) -> PyResult<Py<Decision>> {
         let package_type = canonical_package_type(package_type).py()?;

@@ -32,7 +32,7 @@ struct Shared {
     attached: Mutex<HashMap<TypeId, Arc<dyn Any + Send + Sync>>>,
 }
 
-/// Where the database stood when [`Store::others_committed`] last looked.
+/// The state of the database when [`Store::others_committed`] last read it.
 #[derive(Clone, Debug, Default)]
 pub struct CommitMark {
     header: Option<watch::HeaderWords>,
@@ -145,7 +145,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn commits_of_another_connection_are_noticed_and_own_ones_are_not() {
+    fn other_connection_commits_noticed() {
         let directory = tempfile::tempdir().unwrap();
         let path = directory.path().join("watch.db");
         let path = path.to_str().unwrap();

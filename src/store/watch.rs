@@ -7,8 +7,8 @@
 //! that header through the mapping SQLite already holds for our connection
 //! costs a few nanoseconds and opens no file of our own, so SQLite's POSIX
 //! locks on the file are never disturbed. When the header differs from the
-//! one seen last, `PRAGMA data_version` tells whether the commit came from
-//! another connection: it does not move for commits of our own.
+//! one seen last, `PRAGMA data_version` shows whether the commit came from
+//! another connection, because it does not change for commits of our own.
 
 use std::ffi::c_void;
 use std::ptr::{self, NonNull};

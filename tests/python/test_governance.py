@@ -123,7 +123,7 @@ def test_name_spellings_are_one_package(spelling):
         ("1.26.4", "approved"),
     ],
 )
-def test_unpinned_requirement_needs_an_approval_of_every_version(version, rule):
+def test_unpinned_needs_full_approval(version, rule):
     governance = skillguard.PackageGovernance(":memory:")
     governance.set_agent_maturity("agent", "intern")
     governance.approve("numpy>=1.26,<2", min_maturity="intern")
@@ -131,7 +131,7 @@ def test_unpinned_requirement_needs_an_approval_of_every_version(version, rule):
     assert decision.rule == rule, decision.reason
 
 
-def test_unpinned_requirement_is_allowed_by_an_approval_of_every_version_unless_a_ban_may_apply():
+def test_unpinned_denied_by_partial_ban():
     governance = skillguard.PackageGovernance(":memory:")
     governance.set_agent_maturity("agent", "intern")
     governance.approve("requests", min_maturity="intern")
@@ -154,7 +154,7 @@ def test_expired_approval_denies():
     assert record.expires_at in decision.reason
 
 
-def test_expiry_accepts_datetimes_and_refuses_the_past():
+def test_expiry_datetime_and_past():
     import datetime
 
     governance = skillguard.PackageGovernance(":memory:")
@@ -166,7 +166,7 @@ def test_expiry_accepts_datetimes_and_refuses_the_past():
         governance.approve("six", expires_at=later, expires_in=5)
 
 
-def test_pending_request_does_not_override_active_or_banned(governance):
+def test_request_keeps_active_and_banned(governance):
     for requirement, status in [("numpy>=1.26,<2", "active"), ("requests<2.32", "banned")]:
         record = governance.request_approval(requirement, requested_by="intern-1", reason="please")
         assert record.status == status
@@ -217,7 +217,7 @@ def test_revoke_list_and_history():
         governance.revoke("six")
 
 
-def test_npm_records_are_kept_apart_from_python_ones():
+def test_npm_records_kept_apart():
     governance = skillguard.PackageGovernance(":memory:")
     governance.set_agent_maturity("agent", "intern")
     governance.approve("@types/node>=20,<21", min_maturity="intern", package_type="npm")
@@ -260,7 +260,7 @@ def test_changes_are_audited(governance):
     assert governance.audit_log(limit=2) == governance.audit_log()[:2]
 
 
-def test_audit_queries_filter_by_agent_skill_package_action_and_time(tmp_path):
+def test_audit_log_filters(tmp_path):
     governance = skillguard.PackageGovernance(str(tmp_path / "audit.db"))
     governance.set_agent_maturity("agent-1", "intern")
     time.sleep(0.01)  # the log's times have millisecond resolution
@@ -282,7 +282,7 @@ def test_audit_queries_filter_by_agent_skill_package_action_and_time(tmp_path):
     assert governance.audit_log(skill_id="no-such-skill") == []
 
 
-def test_policy_export_and_import_round_trip(tmp_path, governance):
+def test_policy_round_trip(tmp_path, governance):
     governance.mark_untrusted("leftpad", reason="typosquat")
     governance.approve("lodash>=4.17,<5", min_maturity="supervised", package_type="npm")
     for suffix in ("toml", "json"):
@@ -331,14 +331,14 @@ reason = "listed twice"
     assert len(governance.audit_log(limit=1000)) == audit_rows
 
 
-def test_policy_import_with_replace_revokes_what_the_file_lacks(governance):
+def test_import_replace_revokes_missing(governance):
     summary = governance.import_policy(text='[[approve]]\nrequirement = "six"\nmin_maturity = "intern"\n', replace=True)
     assert summary["revoked"] == 5
     assert [record.name for record in governance.list()] == ["six"]
     assert governance.check("agent-7", "requests", "2.31.0").rule == "not_in_registry"
 
 
-def test_cache_serves_repeats_and_drops_only_what_a_change_concerns():
+def test_cache_precise_invalidation():
     governance = skillguard.PackageGovernance(":memory:", cache_size=100, cache_ttl=60)
     governance.set_agent_maturity("a", "supervised")
     governance.approve("six", min_maturity="intern")
@@ -370,7 +370,7 @@ def test_cache_is_bounded():
 CHANGES_PER_WRITER = 300
 
 
-def test_checks_see_every_change_while_other_threads_change_policy(tmp_path):
+def test_concurrent_checks_and_changes(tmp_path):
     """8 threads x 20,000 checks while 2 threads approve and ban: every answer
     is one the policy gave at some moment during that check, and the audit
     trail holds exactly one row per change."""
@@ -454,7 +454,7 @@ else:
 """
 
 
-def test_a_change_by_another_process_is_seen_on_the_next_check(tmp_path):
+def test_other_process_change_seen(tmp_path):
     path = str(tmp_path / "shared.db")
     governance = skillguard.PackageGovernance(path)
     governance.set_agent_maturity("agent", "supervised")
@@ -473,3 +473,28 @@ def test_a_change_by_another_process_is_seen_on_the_next_check(tmp_path):
     assert governance.check("agent", "six", "1.16.0").allowed
     subprocess.run([sys.executable, "-c", CHILD, path, "pause"], check=True)
     assert governance.check("agent", "six", "1.16.0").rule == "agent_inactive"
+
+
+def run_cli(*arguments: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "skillguard", *arguments], capture_output=True, text=True, check=False)
+
+
+def test_policy_commands(tmp_path):
+    database = str(tmp_path / "cli.db")
+    policy = tmp_path / "policy.toml"
+    policy.write_text('[[approve]]\nrequirement = "six"\nmin_maturity = "intern"\napproved_by = "alice"\n')
+    imported = run_cli("--db", database, "policy", "import", str(policy), "--replace")
+    assert imported.returncode == 0, imported.stderr
+    assert json.loads(imported.stdout)["approvals"] == 1
+
+    exported = run_cli("--db", database, "policy", "export", "--format", "json")
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout) == {"approve": [{"requirement": "six", "min_maturity": "intern", "approved_by": "alice"}]}
+
+    history = run_cli("--db", database, "policy", "history", "SIX")
+    assert [entry["action"] for entry in json.loads(history.stdout)] == ["package_approved"]
+
+    policy.write_text('[[ban]]\nrequirement = "six"\nreason = ""\n')
+    failed = run_cli("--db", database, "policy", "apply", str(policy))
+    assert failed.returncode == 2
+    assert "needs a reason" in failed.stderr
