@@ -169,7 +169,14 @@ class PackageGovernance:
             InvalidArgumentError: unknown level or state.
         """
     def check(
-        self, agent_id: str, package: str, version: Optional[str] = None, *, package_type: PackageType = "python"
+        self,
+        agent_id: str,
+        package: str,
+        version: Optional[str] = None,
+        *,
+        package_type: PackageType = "python",
+        audit: bool = False,
+        skill_id: Optional[str] = None,
     ) -> Decision:
         """Decide whether the agent may use the package at `version`.
 
@@ -179,7 +186,8 @@ class PackageGovernance:
         share a version with it. Rules, in order: a ban; an agent that is not at
         a maturity level; a student (unknown agents are students); then an
         approval, else pending, expired, untrusted or not in the registry; then
-        the lowest minimum maturity among the matching approvals.
+        the lowest minimum maturity among the matching approvals. A check writes
+        nothing unless `audit=True`, which logs a denial (scans log theirs).
 
         Raises:
             InvalidArgumentError: invalid agent id, package name, version or package type.

@@ -101,14 +101,30 @@ impl PackageGovernance {
 
     /// A cache hit returns with the GIL held, because it takes well under a
     /// microsecond. A miss releases the GIL while the store is read.
-    #[pyo3(signature = (agent_id, package, version = None, *, package_type = "python"))]
-    fn check(&self, py: Python<'_>, agent_id: &str, package: &str, version: Option<&str>, package_type: &str) -> PyResult<Py<Decision>> {
+    /// With `audit=True` a denial is also written to the audit log (with
+    /// `skill_id`); a plain check is a question and writes nothing.
+    #[pyo3(signature = (agent_id, package, version = None, *, package_type = "python", audit = false, skill_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn check(
+        &self,
+        py: Python<'_>,
+        agent_id: &str,
+        package: &str,
+        version: Option<&str>,
+        package_type: &str,
+        audit: bool,
+        skill_id: Option<&str>,
+    ) -> PyResult<Py<Decision>> {
         let package_type = canonical_package_type(package_type).py()?;
         let version = version.unwrap_or("");
         let decision = match self.inner.cached(agent_id, package_type, package, version).py()? {
             Lookup::Hit(decision) => decision,
             Lookup::Miss(epoch) => py.detach(|| self.inner.check_missed(agent_id, package_type, package, version, epoch)).py()?,
         };
+        if audit && !decision.decision.allowed {
+            let reason = &decision.decision.reason;
+            py.detach(|| self.inner.audit_denial(agent_id, skill_id, package, reason)).py()?;
+        }
         decision_object(py, &decision)
     }
 

@@ -260,6 +260,19 @@ def test_changes_are_audited(governance):
     assert governance.audit_log(limit=2) == governance.audit_log()[:2]
 
 
+def test_check_audits_denial_on_request():
+    governance = skillguard.PackageGovernance(":memory:")
+    governance.check("agent-1", "six", "1.0")
+    assert governance.audit_log(action="package_denied") == []
+    governance.check("agent-1", "six", "1.0", audit=True, skill_id="skill-9")
+    governance.set_agent_maturity("agent-1", "autonomous")
+    governance.approve("six")
+    governance.check("agent-1", "six", "1.0", audit=True)
+    denials = governance.audit_log(action="package_denied")
+    assert [(entry["agent_id"], entry["skill_id"], entry["package"]) for entry in denials] == [("agent-1", "skill-9", "six")]
+    assert "student" in denials[0]["detail"]["reason"]
+
+
 def test_audit_log_filters(tmp_path):
     governance = skillguard.PackageGovernance(str(tmp_path / "audit.db"))
     governance.set_agent_maturity("agent-1", "intern")
