@@ -60,6 +60,7 @@ class LockedPackage:
     sha256: str
     size: Optional[int]
     required_by: List[str]
+    requirements: List[str]
 
 class Lock:
     """The exact, hashed set of wheels a scan approved and a build installs."""
@@ -211,8 +212,19 @@ class DependencyScanner:
     def remove_waiver(self, advisory_id: str, *, removed_by: Optional[str] = None) -> bool: ...
     def waivers(self) -> List[Dict[str, Any]]:
         """List every waiver, expired ones with `active` False."""
-    def resolve(self, requirements: Sequence[str], *, python_version: Optional[str] = None) -> Lock:
+    def resolve(
+        self,
+        requirements: Sequence[str],
+        *,
+        python_version: Optional[str] = None,
+        prereleases: bool = False,
+        cooldown_days: Optional[float] = None,
+    ) -> Lock:
         """Resolve for CPython (default 3.11.2) on manylinux x86_64.
+
+        Pre-releases count only for packages a requirement names one of, or for
+        every package with `prereleases`. Yanked releases count only when pinned
+        with `==`. With `cooldown_days`, files uploaded more recently are ignored.
 
         Raises:
             RequirementError: a malformed line, or a URL, path or option line.

@@ -32,6 +32,9 @@ pub struct IndexFile {
     #[serde(rename = "core-metadata", alias = "dist-info-metadata", default)]
     pub core_metadata: CoreMetadata,
     pub size: Option<u64>,
+    /// PEP 700 upload time, ISO 8601 in UTC.
+    #[serde(rename = "upload-time")]
+    pub upload_time: Option<String>,
 }
 
 impl IndexFile {
@@ -115,8 +118,8 @@ impl IndexClient {
         mask_url(self.index_url.as_str())
     }
 
-    /// Lists the files of a project (`name` already normalised).
-    pub async fn project_files(&self, name: &str) -> Result<Vec<IndexFile>> {
+    /// Lists the files of a project (`name` already normalised); `None` when the index does not have it.
+    pub async fn project_files(&self, name: &str) -> Result<Option<Vec<IndexFile>>> {
         let url = self
             .index_url
             .join(&format!("{name}/"))
@@ -130,10 +133,7 @@ impl IndexClient {
             .await
             .map_err(|error| self.unreachable(&url, error))?;
         if response.status() == reqwest::StatusCode::NOT_FOUND {
-            return Err(Error::Resolution(format!(
-                "package {name} was not found on the index {}",
-                self.display_url()
-            )));
+            return Ok(None);
         }
         let response = response
             .error_for_status()
@@ -155,7 +155,7 @@ impl IndexClient {
         let page: ProjectPage = serde_json::from_slice(&body)
             .map_err(|error| Error::Index(format!("invalid project page for {name} from {}: {error}", self.display_url())))?;
         let base = url;
-        Ok(page
+        Ok(Some(page
             .files
             .into_iter()
             .map(|mut file| {
@@ -165,7 +165,7 @@ impl IndexClient {
                 }
                 file
             })
-            .collect())
+            .collect()))
     }
 
     /// Fetches the core metadata of a wheel: the PEP 658 file when the index

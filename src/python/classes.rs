@@ -16,7 +16,7 @@ use crate::advisory::{AdvisoryDb, SeverityPolicy, DEFAULT_MAX_AGE_DAYS};
 use crate::governance::{policy_file, Governance, MaturityResolver};
 use crate::index::IndexClient;
 use crate::install::{default_base_image, default_wheel_cache, Installer};
-use crate::resolve::TargetEnv;
+use crate::resolve::{ResolveOptions, TargetEnv};
 use crate::sandbox::pool::{WarmPool, MAX_POOL_SIZE};
 use crate::sandbox::Limits;
 use crate::scan::Scanner;
@@ -217,11 +217,19 @@ impl DependencyScanner {
     }
 
     /// Resolves requirements for CPython `python_version` on manylinux x86_64.
-    #[pyo3(signature = (requirements, *, python_version = None))]
-    fn resolve(&self, py: Python<'_>, requirements: Vec<String>, python_version: Option<String>) -> PyResult<Lock> {
+    #[pyo3(signature = (requirements, *, python_version = None, prereleases = false, cooldown_days = None))]
+    fn resolve(
+        &self,
+        py: Python<'_>,
+        requirements: Vec<String>,
+        python_version: Option<String>,
+        prereleases: bool,
+        cooldown_days: Option<f64>,
+    ) -> PyResult<Lock> {
         let target = target_for(python_version);
         let scanner = self.inner.clone();
-        let inner = block_on(py, Duration::ZERO, move |_| async move { scanner.resolve(&requirements, &target).await })?;
+        let options = ResolveOptions { prereleases, cooldown_days };
+        let inner = block_on(py, Duration::ZERO, move |_| async move { scanner.resolve_with(&requirements, &target, &options).await })?;
         Ok(Lock { inner })
     }
 

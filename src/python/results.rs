@@ -171,6 +171,7 @@ pub struct LockedPackage {
     sha256: String,
     size: Option<u64>,
     required_by: Vec<String>,
+    requirements: Vec<String>,
 }
 
 #[pymethods]
@@ -204,6 +205,7 @@ impl Lock {
                         sha256: package.sha256.clone(),
                         size: package.size,
                         required_by: package.required_by.clone(),
+                        requirements: package.requirements.clone(),
                     },
                 )
             })

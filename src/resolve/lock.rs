@@ -19,6 +19,10 @@ pub struct LockedPackage {
     /// The origins that pulled the package in: `<requirements>` for a top-level one, else
     /// the parents as `name==version`.
     pub required_by: Vec<String>,
+    /// The requirement lines that pulled the package in: as written for a
+    /// top-level one, else prefixed with the parent (`requests==2.32.3: urllib3<3,>=1.21.1`).
+    #[serde(default)]
+    pub requirements: Vec<String>,
 }
 
 /// An exact set of wheels for one target environment.

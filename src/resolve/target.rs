@@ -61,6 +61,14 @@ impl TargetEnv {
         .map_err(|error| Error::InvalidArgument(format!("invalid target environment: {error}")))
     }
 
+    /// Describes the target for messages, such as `CPython 3.11.2 on manylinux_2_36 x86_64`.
+    pub fn describe(&self) -> String {
+        format!(
+            "CPython {} on manylinux_{}_{} {}",
+            self.python_full_version, self.glibc.0, self.glibc.1, self.machine
+        )
+    }
+
     /// Returns the wheel tags the target accepts, best first.
     pub fn supported_tags(&self) -> Result<SupportedTags> {
         let (major, minor) = self.python_version()?;
