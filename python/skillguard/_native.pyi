@@ -176,10 +176,21 @@ class DependencyScanner:
         max_advisory_age_days: float = 7.0,
         deny_severity: Optional[Literal["none", "low", "medium", "high", "critical"]] = None,
         deny_unknown_severity: bool = True,
+        extra_index_urls: Optional[Sequence[str]] = None,
+        find_links: Optional[Sequence[str]] = None,
+        cache_dir: Optional[str] = None,
+        offline: bool = False,
     ) -> None:
         """Open the store. By default every vulnerability denies; with `deny_severity`
         only those rated at or above it, plus unrated ones when `deny_unknown_severity`.
         Malicious-package records (ids `MAL-…`) always deny.
+
+        Packages come from `index_url` (else PIP_INDEX_URL, else PyPI), then
+        `extra_index_urls` (else PIP_EXTRA_INDEX_URL) for projects the earlier
+        indexes lack: the first index that has a project supplies all its files.
+        Wheels in `find_links` directories (else PIP_FIND_LINKS) are added to
+        every project. Pages and metadata are cached under `cache_dir/http`
+        (else SKILLGUARD_CACHE_DIR/http); `offline` answers from that cache alone.
 
         Raises:
             InvalidArgumentError: an unknown rating or a non-positive age.

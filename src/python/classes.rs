@@ -14,7 +14,7 @@ use super::runtime::{awaitable, block_on};
 use crate::advisory::cvss::Rating;
 use crate::advisory::{AdvisoryDb, SeverityPolicy, DEFAULT_MAX_AGE_DAYS};
 use crate::governance::{policy_file, Governance, MaturityResolver};
-use crate::index::IndexClient;
+use crate::index::{IndexClient, IndexSettings};
 use crate::install::{default_base_image, default_wheel_cache, Installer};
 use crate::resolve::{ResolveOptions, TargetEnv};
 use crate::sandbox::pool::{WarmPool, MAX_POOL_SIZE};
@@ -125,15 +125,21 @@ impl DependencyScanner {
     #[new]
     #[pyo3(signature = (
         db = None, *, governance = None, index_url = None, max_advisory_age_days = DEFAULT_MAX_AGE_DAYS,
-        deny_severity = None, deny_unknown_severity = true
+        deny_severity = None, deny_unknown_severity = true, extra_index_urls = None, find_links = None,
+        cache_dir = None, offline = false
     ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         db: Option<&str>,
         governance: Option<&PackageGovernance>,
-        index_url: Option<&str>,
+        index_url: Option<String>,
         max_advisory_age_days: f64,
         deny_severity: Option<&str>,
         deny_unknown_severity: bool,
+        extra_index_urls: Option<Vec<String>>,
+        find_links: Option<Vec<String>>,
+        cache_dir: Option<PathBuf>,
+        offline: bool,
     ) -> PyResult<Self> {
         // A scanner built with a governance object shares its database, so
         // ":memory:" means one database, not two.
@@ -148,7 +154,14 @@ impl DependencyScanner {
             ))));
         }
         let inner = Scanner {
-            index: IndexClient::new(index_url).py()?,
+            index: IndexClient::with_settings(IndexSettings {
+                index_url,
+                extra_index_urls,
+                find_links,
+                cache_dir: cache_dir.map(|directory| directory.join("http")),
+                offline,
+            })
+            .py()?,
             advisories: AdvisoryDb::new(store.clone()),
             governance: governance.map(|governance| governance.inner.clone()),
             max_advisory_age_days,
