@@ -6,7 +6,6 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use bollard::Docker;
-use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::json;
 
@@ -16,14 +15,11 @@ use crate::docker::ensure_image;
 use crate::error::{Error, Result};
 use crate::image::{self, catalog, BuiltImage};
 use crate::requirement::parse_requirements;
-use crate::index::IndexClient;
-use crate::resolve::{Lock, LockedPackage, TargetEnv};
+use crate::index::download;
+use crate::resolve::{Lock, TargetEnv};
 use crate::sandbox::{self, ExecutionResult, Limits, Verdict};
 use crate::scan::{Denial, Scanner};
 use crate::store::Store;
-
-/// How many wheels download at once.
-const CONCURRENT_DOWNLOADS: usize = 4;
 
 /// The base image used when the caller names none and `SKILLGUARD_BASE_IMAGE` is unset.
 pub const DEFAULT_BASE_IMAGE: &str = "python:3.11-slim";
@@ -174,32 +170,9 @@ impl Installer {
 
     /// Downloads every locked wheel into the cache, verifying each sha256.
     async fn download(&self, lock: &Lock) -> Result<(Vec<PathBuf>, Vec<String>)> {
-        // Owned values keep the download futures free of borrowed lifetimes, which
-        // the Send check of a spawned task cannot see through.
-        let jobs: Vec<(IndexClient, PathBuf, LockedPackage)> = lock
-            .packages
-            .iter()
-            .map(|package| (self.scanner.index.clone(), self.wheel_cache.clone(), package.clone()))
-            .collect();
-        let results: Vec<Result<(PathBuf, bool)>> = stream::iter(jobs)
-            .map(|(client, cache, package)| async move {
-                let cached = cache.join(&package.sha256).join(&package.wheel).exists();
-                let path = client.download_verified(&package.wheel, &package.url, &package.sha256, &cache).await?;
-                Ok((path, !cached))
-            })
-            .buffered(CONCURRENT_DOWNLOADS)
-            .collect()
-            .await;
-        let mut paths = Vec::new();
-        let mut downloaded = Vec::new();
-        for entry in results {
-            let (path, fetched) = entry?;
-            if fetched {
-                downloaded.push(path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default());
-            }
-            paths.push(path);
-        }
-        Ok((paths, downloaded))
+        let wheels = download::download_all(&self.scanner.index, &lock.packages, &self.wheel_cache, None).await?;
+        let downloaded = wheels.iter().filter(|wheel| wheel.downloaded).map(|wheel| wheel.wheel.clone()).collect();
+        Ok((wheels.into_iter().map(|wheel| wheel.path).collect(), downloaded))
     }
 
     fn audit_install(&self, skill_id: &str, agent_id: &str, result: &InstallResult) -> Result<()> {

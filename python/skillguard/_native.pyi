@@ -75,6 +75,8 @@ class Lock:
     def target(self) -> Dict[str, Any]: ...
     def to_json(self) -> str: ...
     def to_requirements_txt(self) -> str: ...
+    def to_pylock_toml(self) -> str:
+        """Render the lock as a PEP 751 `pylock.toml` file with one wheel per package."""
     def __len__(self) -> int: ...
 
 class ScanReport:
@@ -241,6 +243,20 @@ class DependencyScanner:
             RequirementError: a malformed line, or a URL, path or option line.
             ResolutionError: no set of wheels satisfies the requirements.
             PackageIndexError: the index is unreachable.
+        """
+    def download(
+        self,
+        lock: Lock,
+        *,
+        cache_dir: Optional[str] = None,
+        progress: Optional[Callable[[int, int, str], None]] = None,
+    ) -> List[str]:
+        """Download every wheel of `lock` into `cache_dir/wheels/<sha256>/` (else
+        SKILLGUARD_CACHE_DIR/wheels), verifying each sha256, cached copies too.
+        `progress(finished, total, wheel)` is called after each wheel.
+
+        Raises:
+            PackageIndexError: a download failed or its hash does not match the lock.
         """
     def scan(
         self, requirements: Sequence[str], *, agent_id: Optional[str] = None, python_version: Optional[str] = None

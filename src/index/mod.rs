@@ -3,6 +3,7 @@
 //! find-links directories, an on-disk HTTP cache, and verified wheel downloads.
 
 pub mod cache;
+pub mod download;
 pub mod html;
 pub mod metadata;
 pub mod tags;

@@ -14,7 +14,7 @@ use super::runtime::{awaitable, block_on};
 use crate::advisory::cvss::Rating;
 use crate::advisory::{AdvisoryDb, SeverityPolicy, DEFAULT_MAX_AGE_DAYS};
 use crate::governance::{policy_file, Governance, MaturityResolver};
-use crate::index::{IndexClient, IndexSettings};
+use crate::index::{download, IndexClient, IndexSettings};
 use crate::install::{default_base_image, default_wheel_cache, Installer};
 use crate::resolve::{ResolveOptions, TargetEnv};
 use crate::sandbox::pool::{WarmPool, MAX_POOL_SIZE};
@@ -244,6 +244,25 @@ impl DependencyScanner {
         let options = ResolveOptions { prereleases, cooldown_days };
         let inner = block_on(py, Duration::ZERO, move |_| async move { scanner.resolve_with(&requirements, &target, &options).await })?;
         Ok(Lock { inner })
+    }
+
+    /// Downloads the lock's wheels into the content-addressed cache, verifying every sha256.
+    #[pyo3(signature = (lock, *, cache_dir = None, progress = None))]
+    fn download(&self, py: Python<'_>, lock: &Lock, cache_dir: Option<PathBuf>, progress: Option<Py<PyAny>>) -> PyResult<Vec<String>> {
+        let client = self.inner.index.clone();
+        let packages = lock.inner.packages.clone();
+        let cache = cache_dir.map(|directory| directory.join("wheels")).unwrap_or_else(default_wheel_cache);
+        let report: Option<download::Progress> = progress.map(|callback| -> download::Progress {
+            Arc::new(move |finished: usize, total: usize, wheel: &str| {
+                Python::attach(|py| {
+                    if let Err(error) = callback.call1(py, (finished, total, wheel)) {
+                        log::warn!("download progress callback failed: {error}");
+                    }
+                });
+            })
+        });
+        let wheels = block_on(py, Duration::ZERO, move |_| async move { download::download_all(&client, &packages, &cache, report).await })?;
+        Ok(wheels.into_iter().map(|wheel| wheel.path.display().to_string()).collect())
     }
 
     #[pyo3(signature = (requirements, *, agent_id = None, python_version = None))]

@@ -233,6 +233,11 @@ impl Lock {
         self.inner.to_json()
     }
 
+    /// Renders the lock as a PEP 751 `pylock.toml` file.
+    fn to_pylock_toml(&self) -> String {
+        self.inner.to_pylock_toml()
+    }
+
     /// Renders the lock as a pip requirements file with hashes.
     fn to_requirements_txt(&self) -> String {
         self.inner.to_requirements_txt()

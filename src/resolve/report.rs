@@ -20,7 +20,53 @@ pub struct Explainer<'a> {
 impl Explainer<'_> {
     /// Returns the explanation, one sentence per line.
     pub fn explain(&self, tree: &DerivationTree<Node, VersionRange, String>) -> String {
-        DefaultStringReporter::report_with_formatter(tree, self)
+        let mut tree = tree.clone();
+        self.collapse_silent_gaps(&mut tree);
+        DefaultStringReporter::report_with_formatter(&tree, self)
+    }
+
+    /// Tells whether "no version of `node` in `range`" carries a reason worth
+    /// reading: a missing project, or versions passed over for want of a wheel.
+    fn has_reason(&self, node: &Node, range: &VersionRange) -> bool {
+        let Some(name) = node.name() else { return true };
+        self.not_found.contains_key(name)
+            || self
+                .skipped
+                .get(name)
+                .is_some_and(|versions| versions.keys().any(|version| range.contains(version)))
+    }
+
+    /// Folds "no version of X outside the ones that exist" facts into the
+    /// dependencies they pair with, as pubgrub's `collapse_no_versions` does,
+    /// but keeps the facts that explain a rejected or missing package.
+    fn collapse_silent_gaps(&self, tree: &mut DerivationTree<Node, VersionRange, String>) {
+        let DerivationTree::Derived(derived) = tree else { return };
+        let silent = |cause: &DerivationTree<Node, VersionRange, String>| match cause {
+            DerivationTree::External(External::NoVersions(node, range)) if !self.has_reason(node, range) => {
+                Some((node.clone(), range.clone()))
+            }
+            _ => None,
+        };
+        let (gap, mut other) = if let Some(gap) = silent(&derived.cause1) {
+            (gap, (*derived.cause2).clone())
+        } else if let Some(gap) = silent(&derived.cause2) {
+            (gap, (*derived.cause1).clone())
+        } else {
+            self.collapse_silent_gaps(std::sync::Arc::make_mut(&mut derived.cause1));
+            self.collapse_silent_gaps(std::sync::Arc::make_mut(&mut derived.cause2));
+            return;
+        };
+        self.collapse_silent_gaps(&mut other);
+        // Only a gap in the parent's versions folds away: "no web other than
+        // 1.0, and web 1.0 depends on core" reads as "web depends on core". A
+        // gap on the dependency's side is the reason itself, so it stays.
+        match other {
+            DerivationTree::External(External::FromDependencyOf(parent, parent_range, dependency, dependency_range)) if parent == gap.0 => {
+                *tree = DerivationTree::External(External::FromDependencyOf(parent, parent_range.union(&gap.1), dependency, dependency_range));
+            }
+            DerivationTree::Derived(_) => *tree = other,
+            DerivationTree::External(_) => {}
+        }
     }
 
     fn term(&self, node: &Node, range: &VersionRange) -> String {
@@ -46,9 +92,9 @@ impl Explainer<'_> {
                 }
             }
         }
-        let wanted = self.term(node, range);
+        let requested = self.term(node, range);
         if groups.is_empty() {
-            return format!("no version of {wanted} exists");
+            return format!("no version of {requested} exists");
         }
         let described: Vec<String> = groups
             .iter()
@@ -60,7 +106,7 @@ impl Explainer<'_> {
                 format!("{reason}: {listed}")
             })
             .collect();
-        format!("no version of {wanted} has a usable wheel ({})", described.join("; "))
+        format!("no version of {requested} has a usable wheel ({})", described.join("; "))
     }
 }
 
@@ -95,6 +141,9 @@ impl ReportFormatter<Node, VersionRange, String> for Explainer<'_> {
             [(Node::Root, Term::Positive(_)), (dependency, Term::Negative(range))] => {
                 format!("the requirements need {}", self.term(dependency, range))
             }
+            [(Node::Root, Term::Positive(_)), (node, Term::Positive(range))] => {
+                format!("{} cannot be used with the requirements", self.term(node, range))
+            }
             [(node, Term::Positive(version)), (dependency, Term::Negative(range))]
             | [(dependency, Term::Negative(range)), (node, Term::Positive(version))] => {
                 format!("{} needs {}", self.term(node, version), self.term(dependency, range))
@@ -107,7 +156,10 @@ impl ReportFormatter<Node, VersionRange, String> for Explainer<'_> {
                         Term::Negative(range) => format!("{node} outside {}", describe(range)),
                     })
                     .collect();
-                format!("{} cannot all be chosen together", parts.join(", "))
+                match parts.as_slice() {
+                    [first, second] => format!("{first} and {second} cannot be chosen together"),
+                    _ => format!("{} cannot all be chosen together", parts.join(", ")),
+                }
             }
         }
     }
