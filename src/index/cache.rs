@@ -1,7 +1,10 @@
 //! The on-disk HTTP cache of project pages and wheel metadata.
 //!
-//! Each entry is one file: a JSON header line (status, validators, freshness)
-//! followed by the body, written to a temporary name and renamed into place.
+//! Each entry is two files: a small JSON header (status, validators,
+//! freshness) and the body, so freshness is decided without reading a large
+//! page. Beside a page, values derived from it (such as the releases a target
+//! can install) are stored tagged with the body they came from. Every file is
+//! written to a temporary name and renamed into place.
 
 use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -24,6 +27,10 @@ pub struct EntryHeader {
     pub must_revalidate: bool,
     /// Unix time in seconds when the response was received or last revalidated.
     pub stored_at: u64,
+    /// A random identifier of the stored body, kept when a revalidation
+    /// confirms the body; derived values are valid only for the same identifier.
+    #[serde(default)]
+    pub body_id: u64,
 }
 
 impl EntryHeader {
@@ -48,6 +55,7 @@ impl EntryHeader {
             max_age,
             must_revalidate,
             stored_at: now(),
+            body_id: 0,
         }
     }
 
@@ -90,33 +98,82 @@ impl HttpCache {
         self.directory.join(kind).join(&key[..2]).join(&key[2..])
     }
 
-    /// Reads the entry for `url`; a missing or unreadable entry is `None`.
-    pub fn read(&self, kind: &str, url: &str) -> Option<Entry> {
+    /// Reads the header of the entry for `url`; a missing or unreadable entry is `None`.
+    pub fn read_header(&self, kind: &str, url: &str) -> Option<EntryHeader> {
         let bytes = std::fs::read(self.path(kind, url)).ok()?;
-        let split = bytes.iter().position(|byte| *byte == b'\n')?;
-        let header: EntryHeader = serde_json::from_slice(&bytes[..split]).ok()?;
-        let mut body = bytes;
-        body.drain(..=split);
+        serde_json::from_slice(&bytes).ok()
+    }
+
+    /// Reads the body of the entry for `url`.
+    pub fn read_body(&self, kind: &str, url: &str) -> Option<Vec<u8>> {
+        std::fs::read(body_path(&self.path(kind, url))).ok()
+    }
+
+    /// Reads the header and body of the entry for `url`.
+    pub fn read(&self, kind: &str, url: &str) -> Option<Entry> {
+        let header = self.read_header(kind, url)?;
+        let body = self.read_body(kind, url)?;
         Some(Entry { header, body })
     }
 
-    /// Stores the entry for `url`. A failure is logged and ignored, because the cache only saves time.
+    /// Stores the entry for `url`, the body before the header so a reader
+    /// never finds a header without its body. Failures are logged and
+    /// ignored, because the cache only saves time.
     pub fn write(&self, kind: &str, url: &str, header: &EntryHeader, body: &[u8]) {
         let path = self.path(kind, url);
-        let outcome = (|| -> std::io::Result<()> {
-            let parent = path.parent().expect("cache paths have a parent");
-            std::fs::create_dir_all(parent)?;
-            let partial = parent.join(format!(".{}.{}.partial", std::process::id(), rand::random::<u32>()));
-            let mut contents = serde_json::to_vec(header).map_err(std::io::Error::other)?;
-            contents.push(b'\n');
-            contents.extend_from_slice(body);
-            std::fs::write(&partial, contents)?;
-            std::fs::rename(&partial, &path)
-        })();
+        let outcome = write_atomically(&body_path(&path), body).and_then(|()| write_header_file(&path, header));
         if let Err(error) = outcome {
             log::warn!("failed to write the HTTP cache entry {}: {error}", path.display());
         }
     }
+
+    /// Replaces only the header of an entry, after a revalidation confirmed its body.
+    pub fn write_header(&self, kind: &str, url: &str, header: &EntryHeader) {
+        let path = self.path(kind, url);
+        if let Err(error) = write_header_file(&path, header) {
+            log::warn!("failed to write the HTTP cache entry {}: {error}", path.display());
+        }
+    }
+
+    /// Reads a value derived from the body `body_id` of the page at `url` under `key`.
+    pub fn read_derived(&self, url: &str, key: &str, body_id: u64) -> Option<Vec<u8>> {
+        let bytes = std::fs::read(self.path(DERIVED, &format!("{url}\n{key}"))).ok()?;
+        let split = bytes.iter().position(|byte| *byte == b'\n')?;
+        let stored_id: u64 = std::str::from_utf8(&bytes[..split]).ok()?.parse().ok()?;
+        (stored_id == body_id).then(|| bytes[split + 1..].to_vec())
+    }
+
+    /// Stores a value derived from the body `body_id` of the page at `url` under `key`.
+    pub fn write_derived(&self, url: &str, key: &str, body_id: u64, value: &[u8]) {
+        let path = self.path(DERIVED, &format!("{url}\n{key}"));
+        let mut contents = format!("{body_id}\n").into_bytes();
+        contents.extend_from_slice(value);
+        if let Err(error) = write_atomically(&path, &contents) {
+            log::warn!("failed to write the derived cache entry {}: {error}", path.display());
+        }
+    }
+}
+
+/// The cache kind of values derived from pages.
+const DERIVED: &str = "derived";
+
+fn body_path(header_path: &Path) -> PathBuf {
+    header_path.with_extension("body")
+}
+
+fn write_header_file(path: &Path, header: &EntryHeader) -> std::io::Result<()> {
+    let contents = serde_json::to_vec(header).map_err(std::io::Error::other)?;
+    write_atomically(path, &contents)
+}
+
+fn write_atomically(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let parent = path.parent().expect("cache paths have a parent");
+    std::fs::create_dir_all(parent)?;
+    let partial = parent.join(format!(".{}.{}.partial", std::process::id(), rand::random::<u64>()));
+    std::fs::write(&partial, contents)?;
+    std::fs::rename(&partial, path).inspect_err(|_| {
+        let _ = std::fs::remove_file(&partial);
+    })
 }
 
 fn now() -> u64 {
@@ -156,5 +213,15 @@ mod tests {
         assert_eq!(entry.body, b"line one\nline two");
         assert_eq!(entry.header.content_type, "text/html");
         assert!(cache.read("pages", "https://example.invalid/simple/other/").is_none());
+    }
+
+    #[test]
+    fn derived_values_belong_to_one_body() {
+        let directory = tempfile::tempdir().unwrap();
+        let cache = HttpCache::new(directory.path().to_path_buf());
+        cache.write_derived("https://example.invalid/simple/demo/", "target", 7, b"[1,2]");
+        assert_eq!(cache.read_derived("https://example.invalid/simple/demo/", "target", 7).as_deref(), Some(&b"[1,2]"[..]));
+        assert_eq!(cache.read_derived("https://example.invalid/simple/demo/", "target", 8), None);
+        assert_eq!(cache.read_derived("https://example.invalid/simple/demo/", "other", 7), None);
     }
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use serde::Deserialize;
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::OnceCell;
@@ -27,7 +28,7 @@ use cache::{EntryHeader, HttpCache};
 pub const DEFAULT_INDEX_URL: &str = "https://pypi.org/simple/";
 
 /// One file of a project as the index lists it.
-#[derive(Clone, Debug, Deserialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 pub struct IndexFile {
     pub filename: String,
     pub url: String,
@@ -53,7 +54,7 @@ impl IndexFile {
 }
 
 /// PEP 592: `false`, `true`, or the reason as a string.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum Yanked {
     #[default]
@@ -69,7 +70,7 @@ impl Yanked {
 }
 
 /// PEP 658/714: whether `<url>.metadata` can be fetched instead of the wheel.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(untagged)]
 pub enum CoreMetadata {
     #[default]
@@ -203,29 +204,72 @@ impl IndexClient {
     ///
     /// The first index that has the project supplies all of its files, so a
     /// later (for example public) index cannot shadow a private one. Wheels
-    /// from find-links directories are added to whichever index answered.
+    /// from find-links directories are added to the files of that index.
     pub async fn project_files(&self, name: &str) -> Result<Option<Vec<IndexFile>>> {
-        let local = self.local_project_files(name).await?;
-        for index in &self.inner.indexes {
-            if let Some(mut files) = self.index_page(index, name).await? {
-                log::debug!("{name}: {} files from {}", files.len(), mask_url(index.as_str()));
-                files.extend(local);
-                return Ok(Some(files));
-            }
-        }
-        Ok(if local.is_empty() { None } else { Some(local) })
+        self.project_derived(name, None, |files| files.to_vec()).await
     }
 
-    /// Fetches one index's page for a project, through the HTTP cache.
-    async fn index_page(&self, index: &Url, name: &str) -> Result<Option<Vec<IndexFile>>> {
-        let url = index
-            .join(&format!("{name}/"))
-            .map_err(|error| Error::Index(format!("invalid project URL for {name}: {error}")))?;
-        let cached = self.inner.cache.read(PAGES, url.as_str());
-        if let Some(entry) = &cached {
-            if self.inner.offline || entry.header.is_fresh() {
+    /// Turns the files of a project into a value with `derive`, as
+    /// [`IndexClient::project_files`] would list them. With a `key`, the value
+    /// is cached beside the page and reused while the page body is unchanged,
+    /// so a large page is not read and parsed again.
+    pub async fn project_derived<T, F>(&self, name: &str, key: Option<&str>, derive: F) -> Result<Option<T>>
+    where
+        T: Serialize + DeserializeOwned,
+        F: Fn(&[IndexFile]) -> T,
+    {
+        let local = self.local_project_files(name).await?;
+        // Find-links directories can change without the page changing, so
+        // values that include their files are not cached.
+        let key = key.filter(|_| local.is_empty());
+        for index in &self.inner.indexes {
+            let url = index
+                .join(&format!("{name}/"))
+                .map_err(|error| Error::Index(format!("invalid project URL for {name}: {error}")))?;
+            let (header, mut files) = match self.lookup_page(&url, name).await? {
+                PageLookup::NotFound => continue,
+                PageLookup::Fetched(header, files) => (header, files),
+                PageLookup::Cached(header) => {
+                    if let Some(key) = key {
+                        let stored = self.inner.cache.read_derived(url.as_str(), key, header.body_id);
+                        if let Some(value) = stored.and_then(|bytes| serde_json::from_slice(&bytes).ok()) {
+                            log::debug!("derived cache hit for {}", mask_url(url.as_str()));
+                            return Ok(Some(value));
+                        }
+                    }
+                    let body = self.inner.cache.read_body(PAGES, url.as_str()).ok_or_else(|| {
+                        Error::Index(format!(
+                            "the HTTP cache entry of {} has no body\nhint: delete the cache directory {}",
+                            mask_url(url.as_str()),
+                            self.inner.cache.directory().display()
+                        ))
+                    })?;
+                    let files = self.parse_page(&url, name, &header, &body)?.unwrap_or_default();
+                    (header, files)
+                }
+            };
+            log::debug!("{name}: {} files from {}", files.len(), mask_url(index.as_str()));
+            files.extend(local);
+            let value = derive(&files);
+            if let Some(key) = key {
+                match serde_json::to_vec(&value) {
+                    Ok(bytes) => self.inner.cache.write_derived(url.as_str(), key, header.body_id, &bytes),
+                    Err(error) => log::warn!("failed to serialise the derived value of {name}: {error}"),
+                }
+            }
+            return Ok(Some(value));
+        }
+        Ok(if local.is_empty() { None } else { Some(derive(&local)) })
+    }
+
+    /// Finds one index's page for a project: in the cache when it is fresh
+    /// (or the client is offline), else from the index, revalidating a stale copy.
+    async fn lookup_page(&self, url: &Url, name: &str) -> Result<PageLookup> {
+        let cached = self.inner.cache.read_header(PAGES, url.as_str());
+        if let Some(header) = &cached {
+            if self.inner.offline || header.is_fresh() {
                 log::debug!("HTTP cache hit for {}", mask_url(url.as_str()));
-                return self.parse_page(&url, name, &entry.header, &entry.body);
+                return Ok(if header.status == 404 { PageLookup::NotFound } else { PageLookup::Cached(header.clone()) });
             }
         } else if self.inner.offline {
             return Err(Error::Index(format!(
@@ -237,39 +281,38 @@ impl IndexClient {
 
         log::debug!("fetching project page {}", mask_url(url.as_str()));
         let mut request = self.inner.http.get(url.clone()).header("Accept", PAGE_ACCEPT);
-        if let Some(entry) = &cached {
-            if let Some(etag) = &entry.header.etag {
+        if let Some(header) = cached.as_ref().filter(|header| header.status == 200) {
+            if let Some(etag) = &header.etag {
                 request = request.header(reqwest::header::IF_NONE_MATCH, etag);
             }
-            if let Some(modified) = &entry.header.last_modified {
+            if let Some(modified) = &header.last_modified {
                 request = request.header(reqwest::header::IF_MODIFIED_SINCE, modified);
             }
         }
-        let response = request.send().await.map_err(|error| unreachable(&url, error))?;
+        let response = request.send().await.map_err(|error| unreachable(url, error))?;
         let status = response.status();
         if status == reqwest::StatusCode::NOT_MODIFIED {
-            if let Some(entry) = cached {
-                let mut header = EntryHeader::from_response(entry.header.status, response.headers());
-                header.content_type = entry.header.content_type.clone();
-                self.inner.cache.write(PAGES, url.as_str(), &header, &entry.body);
-                return self.parse_page(&url, name, &header, &entry.body);
+            if let Some(previous) = cached.filter(|header| header.status == 200) {
+                let mut header = EntryHeader::from_response(200, response.headers());
+                header.content_type = previous.content_type;
+                header.body_id = previous.body_id;
+                self.inner.cache.write_header(PAGES, url.as_str(), &header);
+                return Ok(PageLookup::Cached(header));
             }
         }
-        let header = EntryHeader::from_response(status.as_u16(), response.headers());
+        let mut header = EntryHeader::from_response(status.as_u16(), response.headers());
+        header.body_id = rand::random();
         if status == reqwest::StatusCode::NOT_FOUND {
             self.inner.cache.write(PAGES, url.as_str(), &header, b"");
-            return Ok(None);
+            return Ok(PageLookup::NotFound);
         }
         if !status.is_success() {
-            return Err(Error::Index(format!(
-                "index {} failed for {name}: HTTP {status}",
-                mask_url(index.as_str())
-            )));
+            return Err(Error::Index(format!("index {} failed for {name}: HTTP {status}", mask_url(url.as_str()))));
         }
-        let body = response.bytes().await.map_err(|error| unreachable(&url, error))?;
-        let parsed = self.parse_page(&url, name, &header, &body)?;
+        let body = response.bytes().await.map_err(|error| unreachable(url, error))?;
+        let files = self.parse_page(url, name, &header, &body)?.unwrap_or_default();
         self.inner.cache.write(PAGES, url.as_str(), &header, &body);
-        Ok(parsed)
+        Ok(PageLookup::Fetched(header, files))
     }
 
     fn parse_page(&self, url: &Url, name: &str, header: &EntryHeader, body: &[u8]) -> Result<Option<Vec<IndexFile>>> {
@@ -295,8 +338,11 @@ impl IndexClient {
                 .into_iter()
                 .map(|mut file| {
                     // Both APIs allow URLs relative to the project page.
-                    if let Ok(absolute) = url.join(&file.url) {
-                        file.url = absolute.to_string();
+                    let is_absolute = file.url.starts_with("https://") || file.url.starts_with("http://");
+                    if !is_absolute {
+                        if let Ok(absolute) = url.join(&file.url) {
+                            file.url = absolute.to_string();
+                        }
                     }
                     file
                 })
@@ -470,6 +516,15 @@ impl IndexClient {
         Ok(destination)
     }
 
+}
+
+/// Where a project page was found.
+enum PageLookup {
+    NotFound,
+    /// In the cache, usable as it is; the body is read only if needed.
+    Cached(EntryHeader),
+    /// From the index just now, already parsed.
+    Fetched(EntryHeader, Vec<IndexFile>),
 }
 
 /// The cache kind of project pages.

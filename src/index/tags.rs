@@ -1,5 +1,7 @@
 //! Wheel file names and their compatibility with a target environment.
 
+use std::collections::HashMap;
+
 use crate::requirement::normalize_name;
 
 /// The parts of a wheel file name (`{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl`).
@@ -36,7 +38,8 @@ impl WheelName {
 /// the manylinux PEPs define them for one interpreter, architecture and glibc.
 #[derive(Clone, Debug)]
 pub struct SupportedTags {
-    ranked: Vec<(String, String, String)>,
+    /// The rank of each (python, abi, platform) triple; lower is better.
+    ranked: HashMap<(String, String, String), usize>,
 }
 
 impl SupportedTags {
@@ -82,14 +85,32 @@ impl SupportedTags {
         for older_minor in (0..minor).rev() {
             ranked.push((format!("py{major}{older_minor}"), "none".into(), "any".into()));
         }
-        SupportedTags { ranked }
+        let mut ranks = HashMap::with_capacity(ranked.len());
+        for (rank, triple) in ranked.into_iter().enumerate() {
+            ranks.entry(triple).or_insert(rank);
+        }
+        SupportedTags { ranked: ranks }
     }
 
     /// Returns the rank of the best tag of `wheel` (lower is better), or `None` if the target cannot install it.
     pub fn rank(&self, wheel: &WheelName) -> Option<usize> {
-        self.ranked.iter().position(|(python, abi, platform)| {
-            wheel.python_tags.contains(python) && wheel.abi_tags.contains(abi) && wheel.platform_tags.contains(platform)
-        })
+        // A wheel names few tags, so looking up each combination is far
+        // cheaper than scanning the hundreds of supported triples.
+        let mut best: Option<usize> = None;
+        let mut key = (String::new(), String::new(), String::new());
+        for python in &wheel.python_tags {
+            for abi in &wheel.abi_tags {
+                for platform in &wheel.platform_tags {
+                    key.0.clone_from(python);
+                    key.1.clone_from(abi);
+                    key.2.clone_from(platform);
+                    if let Some(&rank) = self.ranked.get(&key) {
+                        best = Some(best.map_or(rank, |current| current.min(rank)));
+                    }
+                }
+            }
+        }
+        best
     }
 }
 

@@ -5,13 +5,14 @@ use std::collections::BTreeMap;
 use std::str::FromStr;
 
 use pep508_rs::pep440_rs::{Version, VersionSpecifiers};
+use serde::{Deserialize, Serialize};
 
 use crate::index::tags::{SupportedTags, WheelName};
 use crate::index::IndexFile;
 use crate::requirement::normalize_name;
 
 /// One version of a project.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Release {
     pub version: Version,
     /// The best installable wheel among the files that are not yanked.

@@ -65,16 +65,24 @@ impl Fetcher {
         let outcome = cell
             .get_or_init(|| async {
                 let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
-                let page = self.client.project_files(name).await.map_err(Arc::new)?;
                 let filter = Filter {
                     tags: &self.tags,
                     python: &self.python,
                     uploaded_before: self.uploaded_before.as_deref(),
                     target: &self.target,
                 };
-                let project = match page {
-                    Some(files) => Project {
-                        releases: candidates::releases(name, &files, &filter),
+                // The releases depend on the page and the target only, unless a
+                // cool-down cutoff (which moves with the clock) filters them too.
+                let key = format!("releases-v1 {}", self.target);
+                let key = self.uploaded_before.is_none().then_some(key.as_str());
+                let releases = self
+                    .client
+                    .project_derived(name, key, |files| candidates::releases(name, files, &filter))
+                    .await
+                    .map_err(Arc::new)?;
+                let project = match releases {
+                    Some(releases) => Project {
+                        releases,
                         not_found_on: None,
                     },
                     None => Project {
