@@ -5,6 +5,7 @@
 pub mod cache;
 pub mod download;
 pub mod html;
+mod lazy_wheel;
 pub mod metadata;
 pub mod tags;
 
@@ -417,17 +418,20 @@ impl IndexClient {
             }
             String::from_utf8_lossy(&bytes).into_owned()
         } else {
-            let bytes = self.get_bytes(url).await?;
-            if let Some(expected) = file.sha256() {
-                let actual = hex::encode(Sha256::digest(&bytes));
-                if !actual.eq_ignore_ascii_case(expected) {
-                    return Err(Error::Index(format!(
-                        "hash mismatch for {}: the index lists sha256 {expected}, the download has {actual}\nhint: the index served a different file than it listed; the wheel was not used",
-                        file.filename
-                    )));
+            // Without a metadata file, read METADATA from the wheel's tail
+            // through range requests; only when the server ignores ranges or
+            // the archive is unusual is the whole wheel downloaded, and then
+            // it is checked against the listed sha256 first.
+            let parsed = Url::parse(url).map_err(|error| Error::Index(format!("invalid URL {}: {error}", mask_url(url))))?;
+            match lazy_wheel::fetch_metadata(&self.inner.http, &parsed, &file.filename).await {
+                Ok(lazy_wheel::LazyMetadata::Found(text)) => text,
+                Ok(lazy_wheel::LazyMetadata::WholeFile(bytes)) => verified_wheel_metadata(file, &bytes)?,
+                Err(error) => {
+                    log::debug!("reading the metadata of {} through ranges failed ({error}); downloading the wheel", file.filename);
+                    let bytes = self.get_bytes(url).await?;
+                    verified_wheel_metadata(file, &bytes)?
                 }
             }
-            metadata::metadata_from_wheel(&file.filename, &bytes)?
         };
         let header = EntryHeader {
             status: 200,
@@ -533,6 +537,20 @@ const PAGES: &str = "pages";
 const METADATA: &str = "metadata";
 /// The JSON simple API first, the HTML one as the fallback.
 const PAGE_ACCEPT: &str = "application/vnd.pypi.simple.v1+json, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01";
+
+/// Reads METADATA from a whole wheel after checking it against the listed sha256.
+fn verified_wheel_metadata(file: &IndexFile, bytes: &[u8]) -> Result<String> {
+    if let Some(expected) = file.sha256() {
+        let actual = hex::encode(Sha256::digest(bytes));
+        if !actual.eq_ignore_ascii_case(expected) {
+            return Err(Error::Index(format!(
+                "hash mismatch for {}: the index lists sha256 {expected}, the download has {actual}\nhint: the index served a different file than it listed; the wheel was not used",
+                file.filename
+            )));
+        }
+    }
+    metadata::metadata_from_wheel(&file.filename, bytes)
+}
 
 fn hash_mismatch(filename: &str, expected: &str, actual: &str) -> Error {
     Error::Index(format!(

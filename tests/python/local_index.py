@@ -13,6 +13,7 @@ import hashlib
 import html
 import io
 import json
+import random
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -44,8 +45,10 @@ def build_wheel(
     requires_python: Optional[str] = None,
     provides_extra: Sequence[str] = (),
     tag: str = "py3-none-any",
+    padding: int = 0,
 ) -> tuple[str, bytes, str]:
-    """Builds a wheel with one module; returns its file name, bytes and METADATA text."""
+    """Builds a wheel with one module (plus `padding` bytes of incompressible
+    data, to make it large); returns its file name, bytes and METADATA text."""
     distribution = name.replace("-", "_")
     filename = f"{distribution}-{version}-{tag}.whl"
     dist_info = f"{distribution}-{version}.dist-info"
@@ -57,6 +60,7 @@ def build_wheel(
     metadata = "\n".join(lines) + "\n\nA package built by the skillguard test suite.\n"
     members = {
         f"{distribution}/__init__.py": f"VERSION = {version!r}\n".encode(),
+        f"{distribution}/padding.bin": random.Random(padding).randbytes(padding),
         f"{dist_info}/METADATA": metadata.encode(),
         f"{dist_info}/WHEEL": f"Wheel-Version: 1.0\nGenerator: skillguard-tests\nRoot-Is-Purelib: true\nTag: {tag}\n".encode(),
     }
@@ -94,9 +98,11 @@ class LocalIndex:
     html_only: bool = False
     cache_control: Optional[str] = None
     etag: bool = False
+    ranges: bool = False
     projects: Dict[str, List[IndexedFile]] = field(default_factory=dict)
     requests: List[str] = field(default_factory=list)
     not_modified: int = 0
+    bytes_served: Dict[str, int] = field(default_factory=dict)
     url: str = ""
 
     def add_wheel(
@@ -112,10 +118,11 @@ class LocalIndex:
         uploaded_days_ago: Optional[float] = None,
         metadata_file: bool = True,
         listed_sha256: Optional[str] = None,
+        padding: int = 0,
     ) -> IndexedFile:
         filename, data, metadata = build_wheel(
             name, version, requires_dist=requires_dist, requires_python=requires_python,
-            provides_extra=provides_extra, tag=tag,
+            provides_extra=provides_extra, tag=tag, padding=padding,
         )
         upload_time = None
         if uploaded_days_ago is not None:
@@ -225,9 +232,27 @@ class Handler(BaseHTTPRequestHandler):
             else:
                 entry = index.file(filename)
                 if entry is not None:
-                    self.send(200, entry.data, "application/octet-stream")
+                    self.send_file(index, entry)
                     return
         self.send(404, b"not found", "text/plain")
+
+
+    def send_file(self, index: LocalIndex, entry: IndexedFile) -> None:
+        """Sends a file, or the part a Range header asks for when the index supports ranges."""
+        data = entry.data
+        requested = self.headers.get("Range", "")
+        if index.ranges and requested.startswith("bytes="):
+            first, _, last = requested[len("bytes="):].partition("-")
+            if first == "":
+                start, end = max(0, len(data) - int(last)), len(data) - 1
+            else:
+                start, end = int(first), min(int(last) if last else len(data) - 1, len(data) - 1)
+            part = data[start : end + 1]
+            index.bytes_served[entry.filename] = index.bytes_served.get(entry.filename, 0) + len(part)
+            self.send(206, part, "application/octet-stream", {"Content-Range": f"bytes {start}-{end}/{len(data)}"})
+            return
+        index.bytes_served[entry.filename] = index.bytes_served.get(entry.filename, 0) + len(data)
+        self.send(200, data, "application/octet-stream")
 
 
 class IndexServer:

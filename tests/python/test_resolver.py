@@ -255,6 +255,17 @@ def test_download_verifies_and_reports_progress(index, scanner_for, tmp_path):
     assert hashlib.sha256(lib_path.read_bytes()).hexdigest() == entry.sha256
 
 
+def test_metadata_is_read_from_wheel_tail_with_ranges(make_index, scanner_for):
+    index = make_index(ranges=True)
+    large = index.add_wheel("large", "1.0", requires_dist=["dep"], metadata_file=False, padding=400_000)
+    index.add_wheel("dep", "1.0", metadata_file=False)
+
+    lock = scanner_for(index).resolve(["large"])
+
+    assert versions(lock) == {"large": "1.0", "dep": "1.0"}
+    assert 0 < index.bytes_served[large.filename] < len(large.data) // 4
+
+
 def test_second_index_cannot_shadow_the_first(make_index, scanner_for):
     private = make_index()
     public = make_index()
