@@ -1,7 +1,7 @@
 //! Reads `*.dist-info/METADATA` from a remote wheel with HTTP range requests,
 //! for indexes that offer no PEP 658 metadata files: the zip central
 //! directory sits at the end of the file, and wheel builders write the
-//! `.dist-info` directory last, so the tail of the wheel usually holds both.
+//! `.dist-info` directory last, so the tail of the wheel usually contains both.
 
 use std::io::Read;
 
@@ -12,7 +12,7 @@ use url::Url;
 use super::mask_url;
 use crate::error::{Error, Result};
 
-/// How many bytes from the end of the wheel the first request asks for.
+/// How many bytes from the end of the wheel the first request fetches.
 const TAIL_BYTES: u64 = 64 * 1024;
 
 /// The outcome of a ranged read.
@@ -38,7 +38,9 @@ pub async fn fetch_metadata(http: &reqwest::Client, url: &Url, filename: &str) -
     }
     let central = if directory.offset >= tail_start {
         let from = (directory.offset - tail_start) as usize;
-        tail[from..from + directory.size as usize].to_vec()
+        tail.get(from..from + directory.size as usize)
+            .ok_or_else(|| invalid("the central directory lies outside the bytes received"))?
+            .to_vec()
     } else {
         let range = format!("bytes={}-{}", directory.offset, directory.offset + directory.size - 1);
         match get_range(http, url, &range).await? {
@@ -52,7 +54,9 @@ pub async fn fetch_metadata(http: &reqwest::Client, url: &Url, filename: &str) -
     // so read its fixed part first unless the tail already covers it.
     let local_end = entry.header_offset + 30 + entry.name_length + 1024 + entry.compressed_size;
     let local = if entry.header_offset >= tail_start && local_end.min(total) <= tail_start + tail.len() as u64 {
-        tail[(entry.header_offset - tail_start) as usize..].to_vec()
+        tail.get((entry.header_offset - tail_start) as usize..)
+            .ok_or_else(|| invalid("the METADATA member lies outside the bytes received"))?
+            .to_vec()
     } else {
         let range = format!("bytes={}-{}", entry.header_offset, local_end.min(total) - 1);
         match get_range(http, url, &range).await? {

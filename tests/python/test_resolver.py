@@ -389,3 +389,17 @@ def test_lock_exports_pylock_toml(index, scanner_for):
     assert wheel["name"] == "lib-1.0-py3-none-any.whl"
     assert wheel["hashes"] == {"sha256": entry.sha256}
     assert wheel["size"] == len(entry.data)
+
+
+def test_lock_command_writes_each_format(index, tmp_path, capsys):
+    from skillguard.cli import main
+
+    entry = index.add_wheel("lib", "1.0")
+    common = ["lock", "lib", "--index-url", index.url, "--cache-dir", str(tmp_path / "cache"), "--find-links", str(tmp_path)]
+
+    assert main([*common, "--format", "requirements"]) == 0
+    assert capsys.readouterr().out == f"lib==1.0 --hash=sha256:{entry.sha256}\n"
+    assert main([*common, "--format", "pylock", "--output", str(tmp_path / "pylock.toml")]) == 0
+    assert tomllib.loads((tmp_path / "pylock.toml").read_text())["packages"][0]["name"] == "lib"
+    assert main(["lock", "missing-lib", "--index-url", index.url, "--offline", "--cache-dir", str(tmp_path / "empty")]) == 2
+    assert "offline mode: the project page of missing-lib" in capsys.readouterr().err
