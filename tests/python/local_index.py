@@ -14,6 +14,7 @@ import html
 import io
 import json
 import random
+import ssl
 import threading
 import zipfile
 from dataclasses import dataclass, field
@@ -256,15 +257,22 @@ class Handler(BaseHTTPRequestHandler):
 
 
 class IndexServer:
-    """Serves one LocalIndex on an ephemeral port until `close`."""
+    """Serves one LocalIndex on an ephemeral port until `close`, over TLS when
+    given a certificate chain and key."""
 
-    def __init__(self, index: LocalIndex) -> None:
+    def __init__(self, index: LocalIndex, tls: Optional[tuple[Path, Path]] = None) -> None:
         self.index = index
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.index = index  # type: ignore[attr-defined]
         self.server.daemon_threads = True
+        scheme = "http"
+        if tls is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(str(tls[0]), str(tls[1]))
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            scheme = "https"
         host, port = self.server.server_address[:2]
-        index.url = f"http://{host}:{port}/simple/"
+        index.url = f"{scheme}://{host}:{port}/simple/"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
@@ -372,6 +373,41 @@ def test_unknown_package_names_the_index(index, scanner_for):
     message = str(raised.value)
     assert f"no-such-package was not found on the index {index.url}" in message
     assert "hint: check the spelling of the package names and the index URL" in message
+
+
+def certificate_authority(directory: Path) -> tuple[Path, Path, Path]:
+    """Writes a CA certificate and a server certificate for 127.0.0.1 it signed,
+    with the openssl command; returns the CA, the server chain and its key."""
+
+    def openssl(*arguments: str) -> None:
+        subprocess.run(["openssl", *arguments], check=True, capture_output=True, cwd=directory)
+
+    openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=skillguard test CA",
+            "-keyout", "ca-key.pem", "-out", "ca.pem")
+    openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1", "-keyout", "server-key.pem",
+            "-out", "server.csr")
+    (directory / "server.ext").write_text("subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n")
+    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial",
+            "-days", "1", "-extfile", "server.ext", "-out", "server.pem")
+    return directory / "ca.pem", directory / "server.pem", directory / "server-key.pem"
+
+
+def test_https_index_is_trusted_through_ssl_cert_file(tmp_path, scanner_for, monkeypatch):
+    authority, certificate, key = certificate_authority(tmp_path)
+    index = LocalIndex()
+    server = IndexServer(index, tls=(certificate, key))
+    try:
+        index.add_wheel("lib", "1.0")
+        with pytest.raises(skillguard.PackageIndexError) as raised:
+            scanner_for(index).resolve(["lib"])
+        assert "hint: check the network, PIP_INDEX_URL and SSL_CERT_FILE" in str(raised.value)
+
+        monkeypatch.setenv("SSL_CERT_FILE", str(authority))
+        lock = scanner_for(index).resolve(["lib"])
+
+        assert versions(lock) == {"lib": "1.0"}
+    finally:
+        server.close()
 
 
 def test_lock_exports_pylock_toml(index, scanner_for):
