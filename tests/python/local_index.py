@@ -239,7 +239,7 @@ class Handler(BaseHTTPRequestHandler):
 
 
     def send_file(self, index: LocalIndex, entry: IndexedFile) -> None:
-        """Sends a file, or the part a Range header asks for when the index supports ranges."""
+        """Sends a file, or the part a Range header requests when the index supports ranges."""
         data = entry.data
         requested = self.headers.get("Range", "")
         if index.ranges and requested.startswith("bytes="):

@@ -38,7 +38,7 @@ def index(make_index) -> LocalIndex:
 @pytest.fixture()
 def scanner_for(tmp_path: Path) -> Callable[..., skillguard.DependencyScanner]:
     """Builds scanners whose sources are only the ones a test names, so pip
-    variables of the environment cannot change the answers."""
+    variables of the environment cannot change the results."""
 
     def create(primary: LocalIndex, **options: object) -> skillguard.DependencyScanner:
         options.setdefault("extra_index_urls", [])
