@@ -232,7 +232,7 @@ impl Installer {
     }
 }
 
-/// Reads the Python version, architecture and glibc of an image by running a
+/// Reads the Python version, architecture and C library (glibc or musl) of an image by running a
 /// probe in the sandbox. Results are cached by image id for the process.
 pub async fn probe_target(docker: &Docker, image_reference: &str) -> Result<TargetEnv> {
     static CACHE: OnceLock<Mutex<HashMap<String, TargetEnv>>> = OnceLock::new();
@@ -242,7 +242,9 @@ pub async fn probe_target(docker: &Docker, image_reference: &str) -> Result<Targ
         return Ok(target.clone());
     }
 
-    let code = "import platform\nlibc, libc_version = platform.libc_ver()\nresult = {'python': platform.python_version(), 'machine': platform.machine(), 'libc': libc, 'libc_version': libc_version}";
+    // platform.libc_ver() knows only glibc, so a musl image (Alpine) is
+    // recognised by its dynamic loader, which prints its version when run.
+    let code = "import glob, platform, re, subprocess\nlibc, libc_version = platform.libc_ver()\nloaders = glob.glob('/lib/ld-musl-*.so.1')\nif not libc and loaders:\n    found = re.search(r'Version (\\d+\\.\\d+)', subprocess.run([loaders[0]], capture_output=True, text=True).stderr)\n    libc, libc_version = 'musl', found.group(1) if found else ''\nresult = {'python': platform.python_version(), 'machine': platform.machine(), 'libc': libc, 'libc_version': libc_version}";
     let limits = Limits {
         timeout: Duration::from_secs(60),
         ..Limits::default()
@@ -259,18 +261,24 @@ pub async fn probe_target(docker: &Docker, image_reference: &str) -> Result<Targ
         }
     };
     let text = |key: &str| value.get(key).and_then(|item| item.as_str()).unwrap_or("").to_string();
-    if text("libc") != "glibc" {
-        return Err(Error::InvalidArgument(format!(
-            "base image {image_reference} uses {:?}, not glibc; only manylinux (glibc) targets are supported",
-            text("libc")
-        )));
-    }
-    let mut glibc = text("libc_version").split('.').map(|part| part.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
-    glibc.resize(2, 0);
+    let mut libc_version = text("libc_version").split('.').map(|part| part.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
+    libc_version.resize(2, 0);
+    let libc_version = (libc_version[0], libc_version[1]);
+    let (glibc, musl) = match text("libc").as_str() {
+        "glibc" => (libc_version, None),
+        "musl" if libc_version.0 > 0 => ((0, 0), Some(libc_version)),
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "base image {image_reference} uses the C library {other:?} {:?}; only glibc (manylinux) and musl (musllinux) targets are supported",
+                text("libc_version")
+            )))
+        }
+    };
     let target = TargetEnv {
         python_full_version: text("python"),
         machine: text("machine"),
-        glibc: (glibc[0], glibc[1]),
+        glibc,
+        musl,
     };
     target.python_version()?;
     log::debug!("target of {image_reference}: {target:?}");
