@@ -242,7 +242,7 @@ pub async fn probe_target(docker: &Docker, image_reference: &str) -> Result<Targ
         return Ok(target.clone());
     }
 
-    // platform.libc_ver() knows only glibc, so a musl image (Alpine) is
+    // platform.libc_ver() detects only glibc, so a musl image (Alpine) is
     // recognised by its dynamic loader, which prints its version when run.
     let code = "import glob, platform, re, subprocess\nlibc, libc_version = platform.libc_ver()\nloaders = glob.glob('/lib/ld-musl-*.so.1')\nif not libc and loaders:\n    found = re.search(r'Version (\\d+\\.\\d+)', subprocess.run([loaders[0]], capture_output=True, text=True).stderr)\n    libc, libc_version = 'musl', found.group(1) if found else ''\nresult = {'python': platform.python_version(), 'machine': platform.machine(), 'libc': libc, 'libc_version': libc_version}";
     let limits = Limits {
