@@ -3,6 +3,7 @@
 //! find-links directories, an on-disk HTTP cache, and verified wheel downloads.
 
 pub mod cache;
+pub mod dns;
 pub mod download;
 pub mod html;
 mod lazy_wheel;
@@ -175,6 +176,7 @@ impl IndexClient {
             .connect_timeout(Duration::from_secs(30))
             .timeout(Duration::from_secs(300))
             .pool_max_idle_per_host(32)
+            .dns_resolver(Arc::new(dns::SharedResolver::default()))
             .build()
             .map_err(|error| Error::Index(format!("failed to create the HTTP client: {error}")))?;
         Ok(IndexClient {
