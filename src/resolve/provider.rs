@@ -13,11 +13,15 @@ use pep508_rs::{ExtraName, MarkerEnvironment, VersionOrUrl};
 use pubgrub::{Dependencies, DependencyConstraints, DependencyProvider, PackageResolutionStatistics};
 use tokio::runtime::Handle;
 
+use super::candidates::Release;
 use super::fetch::Fetcher;
 use super::ranges::{self, VersionRange};
 use crate::error::{Error, Result};
 use crate::index::IndexFile;
 use crate::requirement::{normalize_name, Requirement};
+
+/// How many older candidates of a package being backtracked have their metadata fetched ahead.
+const BACKTRACK_PREFETCH: usize = 16;
 
 /// A node of the dependency graph.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -97,6 +101,8 @@ pub struct Provider {
     discovered: RefCell<HashMap<Node, usize>>,
     /// The dependencies each decided node declared, for the lock's `required_by`.
     pub edges: RefCell<HashMap<(Node, Version), Vec<Edge>>>,
+    /// How often a version of each node was chosen, which counts backtracking.
+    attempts: RefCell<HashMap<Node, usize>>,
 }
 
 impl Provider {
@@ -113,6 +119,7 @@ impl Provider {
             not_found: RefCell::default(),
             discovered: RefCell::default(),
             edges: RefCell::default(),
+            attempts: RefCell::default(),
         };
         provider.discovered.borrow_mut().insert(Node::Root, 0);
         provider
@@ -182,6 +189,34 @@ impl Provider {
                 let _ = fetcher.metadata(&file).await;
             }
         });
+    }
+
+    /// Starts fetching the metadata of the next older candidates once the
+    /// solver has come back to a package, because backtracking usually walks
+    /// down several of its versions and each needs its metadata.
+    fn prefetch_older(&self, node: &Node, older: &[Release], range: &VersionRange, prereleases: bool) {
+        let attempts = {
+            let mut attempts = self.attempts.borrow_mut();
+            let count = attempts.entry(node.clone()).or_insert(0);
+            *count += 1;
+            *count
+        };
+        if attempts < 2 {
+            return;
+        }
+        let files: Vec<IndexFile> = older
+            .iter()
+            .filter(|release| range.contains(&release.version))
+            .filter(|release| prereleases || !release.version.any_prerelease())
+            .filter_map(|release| release.wheel.clone())
+            .take(BACKTRACK_PREFETCH)
+            .collect();
+        for file in files {
+            let fetcher = self.fetcher.clone();
+            self.handle.spawn(async move {
+                let _ = fetcher.metadata(&file).await;
+            });
+        }
     }
 
     fn dependencies(&self, node: &Node, version: &Version) -> Result<Dependencies<Node, VersionRange, String>> {
@@ -285,7 +320,7 @@ impl DependencyProvider for Provider {
         }
         let prereleases = self.preferences.prereleases || self.prerelease_allowed.borrow().contains(name);
         let mut skipped = self.skipped.borrow_mut();
-        for release in &project.releases {
+        for (position, release) in project.releases.iter().enumerate() {
             if !range.contains(&release.version) {
                 continue;
             }
@@ -294,6 +329,7 @@ impl DependencyProvider for Provider {
             }
             let pinned = self.is_pinned(name, &release.version);
             if release.usable_wheel(pinned).is_some() {
+                self.prefetch_older(package, &project.releases[position + 1..], range, prereleases);
                 return Ok(Some(release.version.clone()));
             }
             let reason = match &release.problem {

@@ -82,6 +82,17 @@ def test_conflict_is_solved_by_backtracking(index, scanner_for):
     assert versions(lock) == {"first": "1.0", "second": "1.0", "shared": "1.0"}
 
 
+def test_deep_backtracking_reaches_the_oldest_version(index, scanner_for):
+    for number in range(1, 41):
+        index.add_wheel("plugin", f"{number}.0", requires_dist=[f"host=={number}.0"], metadata_file=number % 2 == 0)
+        index.add_wheel("host", f"{number}.0")
+    index.add_wheel("app", "1.0", requires_dist=["host<2"])
+
+    lock = scanner_for(index).resolve(["plugin", "app"])
+
+    assert versions(lock) == {"plugin": "1.0", "host": "1.0", "app": "1.0"}
+
+
 def test_unsatisfiable_set_explains_the_chain(index, scanner_for):
     index.add_wheel("web", "1.0", requires_dist=["core>=2"])
     index.add_wheel("cli", "1.0", requires_dist=["core<2"])
