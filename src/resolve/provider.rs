@@ -36,7 +36,7 @@ pub enum Node {
 }
 
 impl Node {
-    /// The distribution name, or `None` for the root.
+    /// Returns the distribution name, or `None` for the root.
     pub fn name(&self) -> Option<&str> {
         match self {
             Node::Root => None,
@@ -142,7 +142,7 @@ impl Provider {
         self.pinned.borrow().get(name).is_some_and(|versions| versions.contains(version))
     }
 
-    /// Records what a requirement tells about pre-releases and exact pins.
+    /// Records the pre-releases and exact pins a requirement names.
     fn note_specifiers(&self, name: &str, specifiers: &VersionSpecifiers) {
         for specifier in specifiers.iter() {
             if specifier.any_prerelease() {
