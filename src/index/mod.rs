@@ -191,6 +191,21 @@ impl IndexClient {
         })
     }
 
+    /// Parses `url` and gives it the credentials of the configured index on
+    /// the same origin when it has none, because locks store URLs without them.
+    pub fn with_credentials(&self, url: &str) -> Result<Url> {
+        let mut parsed = Url::parse(url).map_err(|error| Error::Index(format!("invalid URL {}: {error}", mask_url(url))))?;
+        if !parsed.username().is_empty() {
+            return Ok(parsed);
+        }
+        let same_origin = self.inner.indexes.iter().find(|index| index.origin() == parsed.origin() && !index.username().is_empty());
+        if let Some(index) = same_origin {
+            let _ = parsed.set_username(index.username());
+            let _ = parsed.set_password(index.password());
+        }
+        Ok(parsed)
+    }
+
     /// Returns the sources with any credentials masked, for messages.
     pub fn display_url(&self) -> String {
         let mut sources: Vec<String> = self.inner.indexes.iter().map(|url| mask_url(url.as_str())).collect();
@@ -424,7 +439,7 @@ impl IndexClient {
             // through range requests; only when the server ignores ranges or
             // the archive is unusual is the whole wheel downloaded, and then
             // it is checked against the listed sha256 first.
-            let parsed = Url::parse(url).map_err(|error| Error::Index(format!("invalid URL {}: {error}", mask_url(url))))?;
+            let parsed = self.with_credentials(url)?;
             match lazy_wheel::fetch_metadata(&self.inner.http, &parsed, &file.filename).await {
                 Ok(lazy_wheel::LazyMetadata::Found(text)) => text,
                 Ok(lazy_wheel::LazyMetadata::WholeFile(bytes)) => verified_wheel_metadata(file, &bytes)?,
@@ -445,7 +460,7 @@ impl IndexClient {
     }
 
     async fn get_bytes(&self, url: &str) -> Result<Vec<u8>> {
-        let parsed = Url::parse(url).map_err(|error| Error::Index(format!("invalid URL {}: {error}", mask_url(url))))?;
+        let parsed = self.with_credentials(url)?;
         let response = self.inner.http.get(parsed.clone()).send().await.map_err(|error| unreachable(&parsed, error))?;
         let response = response
             .error_for_status()
@@ -487,7 +502,7 @@ impl IndexClient {
             )));
         }
 
-        let parsed = Url::parse(url).map_err(|error| Error::Index(format!("invalid URL {}: {error}", mask_url(url))))?;
+        let parsed = self.with_credentials(url)?;
         let response = self.inner.http.get(parsed.clone()).send().await.map_err(|error| unreachable(&parsed, error))?;
         let response = response
             .error_for_status()
@@ -642,6 +657,18 @@ fn strip_fragment(url: &str) -> &str {
     url.split('#').next().unwrap_or(url)
 }
 
+/// Removes the user name and password of a URL, for values that are stored or shown.
+pub fn strip_credentials(raw: &str) -> String {
+    match Url::parse(raw) {
+        Ok(mut url) if !url.username().is_empty() || url.password().is_some() => {
+            let _ = url.set_username("");
+            let _ = url.set_password(None);
+            url.to_string()
+        }
+        _ => raw.to_string(),
+    }
+}
+
 /// Replaces the password (or a lone user token) of a URL with `***`.
 pub fn mask_url(raw: &str) -> String {
     match Url::parse(raw) {
@@ -667,6 +694,24 @@ mod tests {
         assert_eq!(mask_url("https://user:secret@example.invalid/simple/"), "https://user:***@example.invalid/simple/");
         assert_eq!(mask_url("https://token@example.invalid/simple/"), "https://***@example.invalid/simple/");
         assert_eq!(mask_url("https://pypi.org/simple/"), "https://pypi.org/simple/");
+    }
+
+    #[test]
+    fn credentials_are_stripped_and_restored_for_the_same_origin() {
+        let client = IndexClient::with_settings(IndexSettings {
+            index_url: Some("https://user:secret@private.example.invalid/simple/".into()),
+            extra_index_urls: Some(Vec::new()),
+            find_links: Some(Vec::new()),
+            ..Default::default()
+        })
+        .unwrap();
+        let stripped = strip_credentials("https://user:secret@private.example.invalid/files/demo-1.0-py3-none-any.whl");
+        assert_eq!(stripped, "https://private.example.invalid/files/demo-1.0-py3-none-any.whl");
+        let restored = client.with_credentials(&stripped).unwrap();
+        assert_eq!(restored.username(), "user");
+        assert_eq!(restored.password(), Some("secret"));
+        let elsewhere = client.with_credentials("https://files.example.invalid/demo-1.0-py3-none-any.whl").unwrap();
+        assert_eq!(elsewhere.username(), "");
     }
 
     #[test]

@@ -18,7 +18,7 @@ use pep508_rs::pep440_rs::Version;
 use pubgrub::PubGrubError;
 
 use crate::error::{Error, Result};
-use crate::index::IndexClient;
+use crate::index::{strip_credentials, IndexClient};
 use crate::requirement::Requirement;
 
 pub use lock::{Lock, LockedPackage};
@@ -150,7 +150,9 @@ fn lock_from_solution(
             name: name.clone(),
             version: version.to_string(),
             wheel: file.filename.clone(),
-            url: file.url.split('#').next().unwrap_or(&file.url).to_string(),
+            // Credentials of a private index stay out of the lock, which is
+            // exported and stored; downloads take them from the index settings again.
+            url: strip_credentials(file.url.split('#').next().unwrap_or(&file.url)),
             sha256,
             size: file.size,
             required_by: required_by.into_iter().collect(),

@@ -100,6 +100,7 @@ class LocalIndex:
     cache_control: Optional[str] = None
     etag: bool = False
     ranges: bool = False
+    credentials: Optional[tuple[str, str]] = None
     projects: Dict[str, List[IndexedFile]] = field(default_factory=dict)
     requests: List[str] = field(default_factory=list)
     not_modified: int = 0
@@ -202,6 +203,11 @@ class Handler(BaseHTTPRequestHandler):
     def do_GET(self) -> None:  # noqa: N802 - the base class names it
         index = self.server.index  # type: ignore[attr-defined]
         index.requests.append(self.path)
+        if index.credentials is not None:
+            token = base64.b64encode(":".join(index.credentials).encode()).decode()
+            if self.headers.get("Authorization") != f"Basic {token}":
+                self.send(401, b"credentials required", "text/plain", {"WWW-Authenticate": 'Basic realm="test"'})
+                return
         parts = [part for part in self.path.split("?")[0].split("/") if part]
         if len(parts) == 2 and parts[0] == "simple":
             project = parts[1]

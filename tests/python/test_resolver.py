@@ -293,6 +293,28 @@ def test_second_index_cannot_shadow_the_first(make_index, scanner_for):
     assert tool.url.startswith(private.url.replace("/simple/", "/files/"))
 
 
+def test_private_index_credentials_stay_out_of_the_lock(make_index, tmp_path):
+    index = make_index(credentials=("reader", "s3cret-token"), ranges=True)
+    index.add_wheel("private-lib", "1.0", requires_dist=["dep"])
+    index.add_wheel("dep", "1.0", metadata_file=False)
+    authenticated = index.url.replace("http://", "http://reader:s3cret-token@")
+    scanner = skillguard.DependencyScanner(
+        ":memory:", index_url=authenticated, extra_index_urls=[], find_links=[], cache_dir=str(tmp_path / "cache")
+    )
+
+    lock = scanner.resolve(["private-lib"])
+    paths = scanner.download(lock, cache_dir=str(tmp_path / "downloads"))
+
+    assert versions(lock) == {"private-lib": "1.0", "dep": "1.0"}
+    for text in [lock.to_json(), lock.to_pylock_toml(), repr(lock)]:
+        assert "s3cret-token" not in text
+    assert len(paths) == 2
+    with pytest.raises(skillguard.ResolutionError) as raised:
+        scanner.resolve(["missing"])
+    assert "s3cret-token" not in str(raised.value)
+    assert "reader:***@" in str(raised.value)
+
+
 def test_html_index_resolves_like_json(make_index, scanner_for):
     index = make_index(html_only=True)
     index.add_wheel("lib", "1.0", requires_dist=["dep>=1"])
