@@ -435,10 +435,10 @@ impl IndexClient {
             }
             String::from_utf8_lossy(&bytes).into_owned()
         } else {
-            // Without a metadata file, read METADATA from the wheel's tail
-            // through range requests; only when the server ignores ranges or
-            // the archive is unusual is the whole wheel downloaded, and then
-            // it is checked against the listed sha256 first.
+            // Without a metadata file, METADATA is read from the wheel's tail
+            // through range requests. The whole wheel is downloaded only when
+            // the server ignores ranges or the archive is unusual, and then it
+            // is checked against the listed sha256 first.
             let parsed = self.with_credentials(url)?;
             match lazy_wheel::fetch_metadata(&self.inner.http, &parsed, &file.filename).await {
                 Ok(lazy_wheel::LazyMetadata::Found(text)) => text,
@@ -539,7 +539,7 @@ impl IndexClient {
 
 }
 
-/// Where a project page was found.
+/// The source of a project page: the cache, the index, or neither.
 enum PageLookup {
     NotFound,
     /// In the cache, usable as it is; the body is read only if needed.
@@ -697,7 +697,7 @@ mod tests {
     }
 
     #[test]
-    fn credentials_are_stripped_and_restored_for_the_same_origin() {
+    fn credentials_restored_for_same_origin() {
         let client = IndexClient::with_settings(IndexSettings {
             index_url: Some("https://user:secret@private.example.invalid/simple/".into()),
             extra_index_urls: Some(Vec::new()),
