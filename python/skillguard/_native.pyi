@@ -195,7 +195,8 @@ class DependencyScanner:
         (else SKILLGUARD_CACHE_DIR/http); `offline` answers from that cache alone.
 
         Raises:
-            InvalidArgumentError: an unknown rating or a non-positive age.
+            InvalidArgumentError: an unknown rating, a non-positive age, an index URL
+                that is not http(s), or a find-links directory that does not exist.
         """
     def import_advisories(
         self, source: str, *, progress: Optional[Callable[[int, Optional[int]], None]] = None
@@ -237,7 +238,8 @@ class DependencyScanner:
 
         Pre-releases count only for packages a requirement names one of, or for
         every package with `prereleases`. Yanked releases count only when pinned
-        with `==`. With `cooldown_days`, files uploaded more recently are ignored.
+        with `==`. With `cooldown_days`, files uploaded more recently are ignored
+        (by the upload time of the JSON API; HTML pages carry none).
 
         Raises:
             RequirementError: a malformed line, or a URL, path or option line.

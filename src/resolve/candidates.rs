@@ -84,6 +84,8 @@ fn release(version: Version, files: &[&IndexFile], filter: &Filter<'_>) -> Relea
             continue;
         }
         hashed += 1;
+        // NOTE: a file without an upload time (every file of an HTML index,
+        // and find-links wheels) passes the cool-down, because its age is unknown.
         if let (Some(cutoff), Some(uploaded)) = (filter.uploaded_before, file.upload_time.as_deref()) {
             if uploaded > cutoff {
                 too_new += 1;
