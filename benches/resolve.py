@@ -50,7 +50,7 @@ def uv_binary() -> str:
 
 
 def uv_environment() -> Dict[str, str]:
-    """The environment for uv without pip or uv settings that would change its sources."""
+    """Return this environment without the pip and uv settings that would change uv's sources."""
     return {key: value for key, value in os.environ.items() if not key.startswith(("PIP_", "UV_"))}
 
 

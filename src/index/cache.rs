@@ -22,7 +22,7 @@ pub struct EntryHeader {
     pub last_modified: Option<String>,
     /// Seconds the response stays fresh after `stored_at`, from `Cache-Control: max-age`.
     pub max_age: Option<u64>,
-    /// True when the response said `no-store` or `no-cache`, so it must be revalidated before use.
+    /// True when the response carried `no-store` or `no-cache`, so it must be revalidated before use.
     #[serde(default)]
     pub must_revalidate: bool,
     /// Unix time in seconds when the response was received or last revalidated.
@@ -88,7 +88,7 @@ impl HttpCache {
         HttpCache { directory }
     }
 
-    /// The directory the entries live in.
+    /// Returns the directory of the entries.
     pub fn directory(&self) -> &Path {
         &self.directory
     }

@@ -1,6 +1,6 @@
 //! Reads `*.dist-info/METADATA` from a remote wheel with HTTP range requests,
-//! for indexes that offer no PEP 658 metadata files: the zip central
-//! directory sits at the end of the file, and wheel builders write the
+//! for indexes that offer no PEP 658 metadata files. The zip central
+//! directory sits at the end of the file. Wheel builders write the
 //! `.dist-info` directory last, so the tail of the wheel usually contains both.
 
 use std::io::Read;

@@ -1,5 +1,5 @@
-//! The releases of one project as the target sees them: for each version the
-//! best wheel the target can install, or the reason it has none.
+//! The releases of one project for one target: for each version the best
+//! wheel the target can install, or the reason it has none.
 
 use std::collections::BTreeMap;
 use std::str::FromStr;
@@ -19,7 +19,7 @@ pub struct Release {
     pub wheel: Option<IndexFile>,
     /// The best installable wheel among yanked files, used only when a requirement pins this version with `==`.
     pub yanked_wheel: Option<IndexFile>,
-    /// Why no wheel is installable, when neither field above is set.
+    /// The reason no wheel is installable, set when neither field above is.
     pub problem: Option<String>,
 }
 

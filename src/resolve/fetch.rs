@@ -15,12 +15,12 @@ use pep508_rs::pep440_rs::Version;
 /// How many index requests run at once.
 const CONCURRENT_REQUESTS: usize = 24;
 
-/// A project as the target sees it.
+/// A project's releases for the target.
 #[derive(Debug)]
 pub struct Project {
     /// Releases newest first; empty when the project was not found.
     pub releases: Vec<Release>,
-    /// Where the project was looked up, set when no index has it.
+    /// The sources that were searched, set when none of them has the project.
     pub not_found_on: Option<String>,
 }
 
