@@ -75,7 +75,10 @@ pub async fn resolve_with(client: &IndexClient, requirements: &[Requirement], ta
     );
 
     // pubgrub is synchronous, so it runs on a blocking thread and waits on
-    // fetches there while the runtime keeps the prefetches moving.
+    // fetches there while the runtime keeps the prefetches moving. A blocking
+    // thread cannot be aborted, so dropping this future (for example on
+    // Ctrl-C) tells the solver to stop at its next step instead.
+    let _stop_when_dropped = StopWhenDropped(provider.cancelled.clone());
     let requirements = requirements.to_vec();
     let target = target.clone();
     tokio::task::spawn_blocking(move || {
@@ -91,6 +94,15 @@ pub async fn resolve_with(client: &IndexClient, requirements: &[Requirement], ta
     })
     .await
     .map_err(|error| Error::Resolution(format!("the resolver stopped unexpectedly: {error}")))?
+}
+
+/// Sets a flag when dropped.
+struct StopWhenDropped(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopWhenDropped {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 fn explain_failure(provider: &Provider, tree: &pubgrub::DerivationTree<Node, ranges::VersionRange, String>, target: &TargetEnv) -> Error {

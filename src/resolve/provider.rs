@@ -6,6 +6,7 @@ use std::cmp::Reverse;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifiers};
@@ -103,6 +104,8 @@ pub struct Provider {
     pub edges: RefCell<HashMap<(Node, Version), Vec<Edge>>>,
     /// How often a version of each node was chosen, which counts backtracking.
     attempts: RefCell<HashMap<Node, usize>>,
+    /// Set when the caller stopped waiting, so the solver stops at its next step.
+    pub cancelled: Arc<AtomicBool>,
 }
 
 impl Provider {
@@ -120,6 +123,7 @@ impl Provider {
             discovered: RefCell::default(),
             edges: RefCell::default(),
             attempts: RefCell::default(),
+            cancelled: Arc::default(),
         };
         provider.discovered.borrow_mut().insert(Node::Root, 0);
         provider
@@ -343,5 +347,12 @@ impl DependencyProvider for Provider {
 
     fn get_dependencies(&self, package: &Node, version: &Version) -> std::result::Result<Dependencies<Node, VersionRange, String>, ProviderError> {
         self.dependencies(package, version).map_err(ProviderError)
+    }
+
+    fn should_cancel(&self) -> std::result::Result<(), ProviderError> {
+        if self.cancelled.load(Ordering::Relaxed) {
+            return Err(ProviderError(Error::Interrupted));
+        }
+        Ok(())
     }
 }
