@@ -55,7 +55,12 @@ pub async fn resolve_with(client: &IndexClient, requirements: &[Requirement], ta
         .map_err(|error| Error::InvalidArgument(format!("invalid target Python version {:?}: {error}", target.python_full_version)))?;
     let uploaded_before = match options.cooldown_days {
         None => None,
-        Some(days) if days.is_finite() && days >= 0.0 => Some(utc_timestamp(SystemTime::now() - Duration::from_secs_f64(days * 86_400.0))),
+        Some(days) if days.is_finite() && days >= 0.0 => {
+            // A period longer than the clock can represent reaches back to the epoch.
+            let period = Duration::try_from_secs_f64(days * 86_400.0).ok();
+            let cutoff = period.and_then(|period| SystemTime::now().checked_sub(period)).unwrap_or(UNIX_EPOCH);
+            Some(utc_timestamp(cutoff))
+        }
         Some(days) => {
             return Err(Error::InvalidArgument(format!(
                 "cooldown_days {days} must be a non-negative number of days"

@@ -397,6 +397,11 @@ def test_cooldown_ignores_recent_uploads(index, scanner_for):
     assert versions(scanner.resolve(["lib"], cooldown_days=7)) == {"lib": "1.0"}
     with pytest.raises(skillguard.InvalidArgumentError):
         scanner.resolve(["lib"], cooldown_days=-1)
+    with pytest.raises(skillguard.InvalidArgumentError):
+        scanner.resolve(["lib"], cooldown_days=float("nan"))
+    with pytest.raises(skillguard.ResolutionError) as raised:
+        scanner.resolve(["lib"], cooldown_days=1e300)
+    assert "uploaded within the cool-down period: 1.1, 1.0" in str(raised.value)
 
 
 def test_unknown_package_names_the_index(index, scanner_for):
