@@ -33,7 +33,7 @@ pub async fn fetch_metadata(http: &reqwest::Client, url: &Url, filename: &str) -
     };
 
     let directory = end_of_central_directory(&tail).ok_or_else(|| invalid("no end of central directory record"))?;
-    if directory.offset + directory.size > total {
+    if directory.size == 0 || directory.offset + directory.size > total {
         return Err(invalid("the central directory lies outside the file"));
     }
     let central = if directory.offset >= tail_start {
