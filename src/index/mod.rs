@@ -213,6 +213,11 @@ impl IndexClient {
         sources.join(", ")
     }
 
+    /// Returns the HTTP cache directory.
+    pub fn cache_directory(&self) -> &Path {
+        self.inner.cache.directory()
+    }
+
     /// Tells whether the client reads only from the cache.
     pub fn is_offline(&self) -> bool {
         self.inner.offline
@@ -291,7 +296,7 @@ impl IndexClient {
             }
         } else if self.inner.offline {
             return Err(Error::Index(format!(
-                "offline mode: the project page of {name} from {} is not in the cache {}\nhint: resolve once online with the same cache_dir, or turn offline mode off",
+                "{OFFLINE_MISS} the project page of {name} from {} is not in the cache {}\nhint: resolve once online with the same cache_dir, or turn offline mode off",
                 mask_url(url.as_str()),
                 self.inner.cache.directory().display()
             )));
@@ -414,7 +419,7 @@ impl IndexClient {
         }
         if self.inner.offline {
             return Err(Error::Index(format!(
-                "offline mode: the metadata of {} is not in the cache {}\nhint: resolve once online with the same cache_dir, or turn offline mode off",
+                "{OFFLINE_MISS} the metadata of {} is not in the cache {}\nhint: resolve once online with the same cache_dir, or turn offline mode off",
                 file.filename,
                 self.inner.cache.directory().display()
             )));
@@ -497,7 +502,7 @@ impl IndexClient {
         }
         if self.inner.offline {
             return Err(Error::Index(format!(
-                "offline mode: the wheel {filename} is not in the wheel cache {}\nhint: download it once online, or turn offline mode off",
+                "{OFFLINE_MISS} the wheel {filename} is not in the wheel cache {}\nhint: download it once online, or turn offline mode off",
                 cache_dir.display()
             )));
         }
@@ -546,6 +551,14 @@ enum PageLookup {
     Cached(EntryHeader),
     /// From the index just now, already parsed.
     Fetched(EntryHeader, Vec<IndexFile>),
+}
+
+/// The start of every error about an entry offline mode could not find.
+const OFFLINE_MISS: &str = "offline mode:";
+
+/// Tells whether `error` reports an entry missing from the cache in offline mode.
+pub fn is_offline_miss(error: &Error) -> bool {
+    matches!(error, Error::Index(message) if message.starts_with(OFFLINE_MISS))
 }
 
 /// The cache kind of project pages.

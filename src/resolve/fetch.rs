@@ -1,7 +1,7 @@
 //! Shared, deduplicated fetches of project pages and wheel metadata, so the
 //! solver can ask for one while earlier requests for others are in flight.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
 use tokio::sync::{OnceCell, Semaphore};
@@ -9,7 +9,7 @@ use tokio::sync::{OnceCell, Semaphore};
 use super::candidates::{self, Filter, Release};
 use crate::error::{Error, Result};
 use crate::index::tags::SupportedTags;
-use crate::index::{IndexClient, IndexFile};
+use crate::index::{is_offline_miss, IndexClient, IndexFile};
 use pep508_rs::pep440_rs::Version;
 
 /// How many index requests run at once.
@@ -43,6 +43,8 @@ pub struct Fetcher {
     permits: Semaphore,
     projects: Mutex<HashMap<String, Shared<Project>>>,
     metadata: Mutex<HashMap<String, Shared<WheelMetadata>>>,
+    /// Cache entries that offline mode needed and could not find, described for messages.
+    offline_misses: Mutex<BTreeSet<String>>,
 }
 
 impl Fetcher {
@@ -56,7 +58,24 @@ impl Fetcher {
             permits: Semaphore::new(CONCURRENT_REQUESTS),
             projects: Mutex::new(HashMap::new()),
             metadata: Mutex::new(HashMap::new()),
+            offline_misses: Mutex::new(BTreeSet::new()),
         }
+    }
+
+    /// Returns the entries offline mode found missing so far.
+    pub fn offline_misses(&self) -> Vec<String> {
+        self.offline_misses.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter().cloned().collect()
+    }
+
+    fn note_miss(&self, error: &Error, entry: String) {
+        if is_offline_miss(error) {
+            self.offline_misses.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).insert(entry);
+        }
+    }
+
+    /// The client this fetcher reads through.
+    pub fn client(&self) -> &IndexClient {
+        &self.client
     }
 
     /// Returns the releases of `name`, fetching its project page once.
@@ -79,6 +98,7 @@ impl Fetcher {
                     .client
                     .project_derived(name, key, |files| candidates::releases(name, files, &filter))
                     .await
+                    .inspect_err(|error| self.note_miss(error, format!("the project page of {name}")))
                     .map_err(Arc::new)?;
                 let project = match releases {
                     Some(releases) => Project {
@@ -102,7 +122,12 @@ impl Fetcher {
         let outcome = cell
             .get_or_init(|| async {
                 let _permit = self.permits.acquire().await.expect("the semaphore is never closed");
-                let fields = self.client.wheel_metadata(file).await.map_err(Arc::new)?;
+                let fields = self
+                    .client
+                    .wheel_metadata(file)
+                    .await
+                    .inspect_err(|error| self.note_miss(error, format!("the metadata of {}", file.filename)))
+                    .map_err(Arc::new)?;
                 Ok(Arc::new(WheelMetadata {
                     requires_dist: fields.requires_dist,
                     requires_python: fields.requires_python,

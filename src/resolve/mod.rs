@@ -18,7 +18,7 @@ use pep508_rs::pep440_rs::Version;
 use pubgrub::PubGrubError;
 
 use crate::error::{Error, Result};
-use crate::index::{strip_credentials, IndexClient};
+use crate::index::{self, strip_credentials, IndexClient};
 use crate::requirement::Requirement;
 
 pub use lock::{Lock, LockedPackage};
@@ -70,7 +70,7 @@ pub async fn resolve_with(client: &IndexClient, requirements: &[Requirement], ta
 
     let fetcher = Arc::new(Fetcher::new(client.clone(), tags, python, uploaded_before, target.describe()));
     let provider = Provider::new(
-        fetcher,
+        fetcher.clone(),
         tokio::runtime::Handle::current(),
         environment,
         requirements.to_vec(),
@@ -84,9 +84,10 @@ pub async fn resolve_with(client: &IndexClient, requirements: &[Requirement], ta
     // thread cannot be aborted, so dropping this future (for example on
     // Ctrl-C) tells the solver to stop at its next step instead.
     let _stop_when_dropped = StopWhenDropped(provider.cancelled.clone());
+    let names: Vec<String> = requirements.iter().map(|requirement| requirement.name.clone()).collect();
     let requirements = requirements.to_vec();
     let target = target.clone();
-    tokio::task::spawn_blocking(move || {
+    let outcome = tokio::task::spawn_blocking(move || {
         let outcome = pubgrub::resolve(&provider, Node::Root, Version::new([0]));
         match outcome {
             Ok(solution) => lock_from_solution(&provider, &solution, &requirements, &target),
@@ -98,7 +99,34 @@ pub async fn resolve_with(client: &IndexClient, requirements: &[Requirement], ta
         }
     })
     .await
-    .map_err(|error| Error::Resolution(format!("the resolver stopped unexpectedly: {error}")))?
+    .map_err(|error| Error::Resolution(format!("the resolver stopped unexpectedly: {error}")))?;
+
+    match outcome {
+        Err(error) if index::is_offline_miss(&error) => Err(offline_report(&fetcher, &names, error).await),
+        other => other,
+    }
+}
+
+/// Lists every cache entry an offline resolution missed, not only the one
+/// that stopped it, so a caller can fill the cache in one online run.
+async fn offline_report(fetcher: &Fetcher, top_level: &[String], first: Error) -> Error {
+    // Every top-level project is looked up, and prefetches of deeper ones
+    // read only the local cache in offline mode, so a short pause lets them
+    // record what they missed too.
+    for name in top_level {
+        let _ = fetcher.project(name).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let missing = fetcher.offline_misses();
+    if missing.len() < 2 {
+        return first;
+    }
+    Error::Index(format!(
+        "offline mode: the cache {} lacks {} entries this resolution needs:\n{}\nhint: resolve once online with the same cache_dir, or turn offline mode off",
+        fetcher.client().cache_directory().display(),
+        missing.len(),
+        missing.iter().map(|entry| format!("  {entry}")).collect::<Vec<_>>().join("\n")
+    ))
 }
 
 /// Sets a flag when dropped.

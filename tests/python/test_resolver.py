@@ -364,6 +364,23 @@ def test_offline_resolves_from_cache_alone(make_index, scanner_for):
     assert str(raised.value).startswith(f"offline mode: the project page of other from {index.url}other/ is not in the cache")
 
 
+def test_offline_lists_every_missing_entry(index, scanner_for, tmp_path):
+    for name in ["first", "second", "third"]:
+        index.add_wheel(name, "1.0")
+
+    with pytest.raises(skillguard.PackageIndexError) as raised:
+        scanner_for(index, offline=True).resolve(["first", "second", "third"])
+
+    assert str(raised.value) == (
+        f"offline mode: the cache {tmp_path / 'cache' / 'http'} lacks 3 entries this resolution needs:\n"
+        "  the project page of first\n"
+        "  the project page of second\n"
+        "  the project page of third\n"
+        "hint: resolve once online with the same cache_dir, or turn offline mode off"
+    )
+    assert index.requests == []
+
+
 def test_fresh_cache_entries_skip_the_network(make_index, scanner_for):
     index = make_index(cache_control="max-age=600")
     index.add_wheel("lib", "1.0")
