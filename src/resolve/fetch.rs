@@ -73,7 +73,7 @@ impl Fetcher {
         }
     }
 
-    /// The client this fetcher reads through.
+    /// Returns the client this fetcher reads through.
     pub fn client(&self) -> &IndexClient {
         &self.client
     }

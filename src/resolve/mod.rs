@@ -82,7 +82,7 @@ pub async fn resolve_with(client: &IndexClient, requirements: &[Requirement], ta
     // pubgrub is synchronous, so it runs on a blocking thread and waits on
     // fetches there while the runtime keeps the prefetches moving. A blocking
     // thread cannot be aborted, so dropping this future (for example on
-    // Ctrl-C) tells the solver to stop at its next step instead.
+    // Ctrl-C) sets a flag that stops the solver at its next step instead.
     let _stop_when_dropped = StopWhenDropped(provider.cancelled.clone());
     let names: Vec<String> = requirements.iter().map(|requirement| requirement.name.clone()).collect();
     let requirements = requirements.to_vec();
