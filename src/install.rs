@@ -6,7 +6,6 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 use bollard::Docker;
-use futures_util::stream::{self, StreamExt};
 use serde::Serialize;
 use serde_json::json;
 
@@ -16,14 +15,11 @@ use crate::docker::ensure_image;
 use crate::error::{Error, Result};
 use crate::image::{self, catalog, BuiltImage};
 use crate::requirement::parse_requirements;
-use crate::index::IndexClient;
-use crate::resolve::{Lock, LockedPackage, TargetEnv};
+use crate::index::download;
+use crate::resolve::{Lock, TargetEnv};
 use crate::sandbox::{self, ExecutionResult, Limits, Verdict};
 use crate::scan::{Denial, Scanner};
 use crate::store::Store;
-
-/// How many wheels download at once.
-const CONCURRENT_DOWNLOADS: usize = 4;
 
 /// The base image used when the caller names none and `SKILLGUARD_BASE_IMAGE` is unset.
 pub const DEFAULT_BASE_IMAGE: &str = "python:3.11-slim";
@@ -174,32 +170,9 @@ impl Installer {
 
     /// Downloads every locked wheel into the cache, verifying each sha256.
     async fn download(&self, lock: &Lock) -> Result<(Vec<PathBuf>, Vec<String>)> {
-        // Owned values keep the download futures free of borrowed lifetimes, which
-        // the Send check of a spawned task cannot see through.
-        let jobs: Vec<(IndexClient, PathBuf, LockedPackage)> = lock
-            .packages
-            .iter()
-            .map(|package| (self.scanner.index.clone(), self.wheel_cache.clone(), package.clone()))
-            .collect();
-        let results: Vec<Result<(PathBuf, bool)>> = stream::iter(jobs)
-            .map(|(client, cache, package)| async move {
-                let cached = cache.join(&package.sha256).join(&package.wheel).exists();
-                let path = client.download_verified(&package.wheel, &package.url, &package.sha256, &cache).await?;
-                Ok((path, !cached))
-            })
-            .buffered(CONCURRENT_DOWNLOADS)
-            .collect()
-            .await;
-        let mut paths = Vec::new();
-        let mut downloaded = Vec::new();
-        for entry in results {
-            let (path, fetched) = entry?;
-            if fetched {
-                downloaded.push(path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default());
-            }
-            paths.push(path);
-        }
-        Ok((paths, downloaded))
+        let wheels = download::download_all(&self.scanner.index, &lock.packages, &self.wheel_cache, None).await?;
+        let downloaded = wheels.iter().filter(|wheel| wheel.downloaded).map(|wheel| wheel.wheel.clone()).collect();
+        Ok((wheels.into_iter().map(|wheel| wheel.path).collect(), downloaded))
     }
 
     fn audit_install(&self, skill_id: &str, agent_id: &str, result: &InstallResult) -> Result<()> {
@@ -259,7 +232,7 @@ impl Installer {
     }
 }
 
-/// Reads the Python version, architecture and glibc of an image by running a
+/// Reads the Python version, architecture and C library (glibc or musl) of an image by running a
 /// probe in the sandbox. Results are cached by image id for the process.
 pub async fn probe_target(docker: &Docker, image_reference: &str) -> Result<TargetEnv> {
     static CACHE: OnceLock<Mutex<HashMap<String, TargetEnv>>> = OnceLock::new();
@@ -269,7 +242,9 @@ pub async fn probe_target(docker: &Docker, image_reference: &str) -> Result<Targ
         return Ok(target.clone());
     }
 
-    let code = "import platform\nlibc, libc_version = platform.libc_ver()\nresult = {'python': platform.python_version(), 'machine': platform.machine(), 'libc': libc, 'libc_version': libc_version}";
+    // platform.libc_ver() detects only glibc, so a musl image (Alpine) is
+    // recognised by its dynamic loader, which prints its version when run.
+    let code = "import glob, platform, re, subprocess\nlibc, libc_version = platform.libc_ver()\nloaders = glob.glob('/lib/ld-musl-*.so.1')\nif not libc and loaders:\n    found = re.search(r'Version (\\d+\\.\\d+)', subprocess.run([loaders[0]], capture_output=True, text=True).stderr)\n    libc, libc_version = 'musl', found.group(1) if found else ''\nresult = {'python': platform.python_version(), 'machine': platform.machine(), 'libc': libc, 'libc_version': libc_version}";
     let limits = Limits {
         timeout: Duration::from_secs(60),
         ..Limits::default()
@@ -286,18 +261,24 @@ pub async fn probe_target(docker: &Docker, image_reference: &str) -> Result<Targ
         }
     };
     let text = |key: &str| value.get(key).and_then(|item| item.as_str()).unwrap_or("").to_string();
-    if text("libc") != "glibc" {
-        return Err(Error::InvalidArgument(format!(
-            "base image {image_reference} uses {:?}, not glibc; only manylinux (glibc) targets are supported",
-            text("libc")
-        )));
-    }
-    let mut glibc = text("libc_version").split('.').map(|part| part.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
-    glibc.resize(2, 0);
+    let mut libc_version = text("libc_version").split('.').map(|part| part.parse::<u32>().unwrap_or(0)).collect::<Vec<_>>();
+    libc_version.resize(2, 0);
+    let libc_version = (libc_version[0], libc_version[1]);
+    let (glibc, musl) = match text("libc").as_str() {
+        "glibc" => (libc_version, None),
+        "musl" if libc_version.0 > 0 => ((0, 0), Some(libc_version)),
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "base image {image_reference} uses the C library {other:?} {:?}; only glibc (manylinux) and musl (musllinux) targets are supported",
+                text("libc_version")
+            )))
+        }
+    };
     let target = TargetEnv {
         python_full_version: text("python"),
         machine: text("machine"),
-        glibc: (glibc[0], glibc[1]),
+        glibc,
+        musl,
     };
     target.python_version()?;
     log::debug!("target of {image_reference}: {target:?}");

@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 use crate::governance::Governance;
 use crate::index::IndexClient;
 use crate::requirement::parse_requirements;
-use crate::resolve::{self, Lock, TargetEnv, TOP_LEVEL};
+use crate::resolve::{self, Lock, ResolveOptions, TargetEnv, TOP_LEVEL};
 
 /// One package the governance rules refused, with the chain that pulled it in.
 #[derive(Clone, Debug, Serialize)]
@@ -61,11 +61,16 @@ pub struct Scanner {
 impl Scanner {
     /// Resolves requirement lines into a lock for `target`.
     pub async fn resolve(&self, requirements: &[String], target: &TargetEnv) -> Result<Lock> {
+        self.resolve_with(requirements, target, &ResolveOptions::default()).await
+    }
+
+    /// Resolves requirement lines into a lock for `target` with `options`.
+    pub async fn resolve_with(&self, requirements: &[String], target: &TargetEnv, options: &ResolveOptions) -> Result<Lock> {
         let parsed = parse_requirements(requirements)?;
         if parsed.is_empty() {
             return Ok(Lock::new(Vec::new(), target.clone(), Vec::new()));
         }
-        resolve::resolve(&self.index, &parsed, target).await
+        resolve::resolve_with(&self.index, &parsed, target, options).await
     }
 
     /// Scans requirement lines. Requirement errors and an unusable advisory

@@ -72,6 +72,7 @@ class LockedPackage:
     sha256: str
     size: Optional[int]
     required_by: List[str]
+    requirements: List[str]
 
 class Lock:
     """The exact, hashed set of wheels a scan approved and a build installs."""
@@ -86,6 +87,8 @@ class Lock:
     def target(self) -> Dict[str, Any]: ...
     def to_json(self) -> str: ...
     def to_requirements_txt(self) -> str: ...
+    def to_pylock_toml(self) -> str:
+        """Render the lock as a PEP 751 `pylock.toml` file with one wheel per package."""
     def __len__(self) -> int: ...
 
 class ScanReport:
@@ -316,13 +319,25 @@ class DependencyScanner:
         max_advisory_age_days: float = 7.0,
         deny_severity: Optional[Literal["none", "low", "medium", "high", "critical"]] = None,
         deny_unknown_severity: bool = True,
+        extra_index_urls: Optional[Sequence[str]] = None,
+        find_links: Optional[Sequence[str]] = None,
+        cache_dir: Optional[str] = None,
+        offline: bool = False,
     ) -> None:
         """Open the store. By default every vulnerability denies; with `deny_severity`
         only those rated at or above it, plus unrated ones when `deny_unknown_severity`.
         Malicious-package records (ids `MAL-…`) always deny.
 
+        Packages come from `index_url` (else PIP_INDEX_URL, else PyPI), then
+        `extra_index_urls` (else PIP_EXTRA_INDEX_URL) for projects the earlier
+        indexes lack: the first index that has a project supplies all its files.
+        Wheels in `find_links` directories (else PIP_FIND_LINKS) are added to
+        every project. Pages and metadata are cached under `cache_dir/http`
+        (else SKILLGUARD_CACHE_DIR/http); `offline` answers from that cache alone.
+
         Raises:
-            InvalidArgumentError: an unknown rating or a non-positive age.
+            InvalidArgumentError: an unknown rating, a non-positive age, an index URL
+                that is not http(s), or a find-links directory that does not exist.
         """
     def import_advisories(
         self, source: str, *, progress: Optional[Callable[[int, Optional[int]], None]] = None
@@ -352,13 +367,39 @@ class DependencyScanner:
     def remove_waiver(self, advisory_id: str, *, removed_by: Optional[str] = None) -> bool: ...
     def waivers(self) -> List[Dict[str, Any]]:
         """List every waiver, expired ones with `active` False."""
-    def resolve(self, requirements: Sequence[str], *, python_version: Optional[str] = None) -> Lock:
+    def resolve(
+        self,
+        requirements: Sequence[str],
+        *,
+        python_version: Optional[str] = None,
+        prereleases: bool = False,
+        cooldown_days: Optional[float] = None,
+    ) -> Lock:
         """Resolve for CPython (default 3.11.2) on manylinux x86_64.
+
+        Pre-releases count only for packages a requirement names one of, or for
+        every package with `prereleases`. Yanked releases count only when pinned
+        with `==`. With `cooldown_days`, files uploaded more recently are ignored
+        (by the upload time of the JSON API; HTML pages carry none).
 
         Raises:
             RequirementError: a malformed line, or a URL, path or option line.
             ResolutionError: no set of wheels satisfies the requirements.
             PackageIndexError: the index is unreachable.
+        """
+    def download(
+        self,
+        lock: Lock,
+        *,
+        cache_dir: Optional[str] = None,
+        progress: Optional[Callable[[int, int, str], None]] = None,
+    ) -> List[str]:
+        """Download every wheel of `lock` into `cache_dir/wheels/<sha256>/` (else
+        SKILLGUARD_CACHE_DIR/wheels), verifying each sha256, cached copies too.
+        `progress(finished, total, wheel)` is called after each wheel.
+
+        Raises:
+            PackageIndexError: a download failed or its hash does not match the lock.
         """
     def scan(
         self, requirements: Sequence[str], *, agent_id: Optional[str] = None, python_version: Optional[str] = None

@@ -1,4 +1,4 @@
-"""The `skillguard` command line: run a skill end to end, manage advisories and policy."""
+"""The `skillguard` command line: run a skill end to end, lock requirements, manage advisories and policy."""
 
 from __future__ import annotations
 
@@ -126,6 +126,33 @@ def _policy(arguments: argparse.Namespace) -> int:
     return 0
 
 
+def _lock(arguments: argparse.Namespace) -> int:
+    scanner = DependencyScanner(
+        ":memory:",
+        index_url=arguments.index_url,
+        extra_index_urls=arguments.extra_index_url,
+        find_links=arguments.find_links,
+        cache_dir=arguments.cache_dir,
+        offline=arguments.offline,
+    )
+    lock = scanner.resolve(
+        arguments.requirements,
+        python_version=arguments.python_version,
+        prereleases=arguments.pre,
+        cooldown_days=arguments.cooldown_days,
+    )
+    rendered = {
+        "json": lock.to_json,
+        "pylock": lock.to_pylock_toml,
+        "requirements": lock.to_requirements_txt,
+    }[arguments.format]()
+    if arguments.output:
+        Path(arguments.output).write_text(rendered if rendered.endswith("\n") else rendered + "\n")
+    else:
+        print(rendered.rstrip("\n"))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="skillguard", description=__doc__)
     parser.add_argument("--db", help="SQLite database path (default: $SKILLGUARD_DB or the user data directory)")
@@ -140,6 +167,20 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--base-image", help="base image (default: $SKILLGUARD_BASE_IMAGE or python:3.11-slim)")
     run.add_argument("--timeout", type=float, default=30.0, help="wall-clock limit of the run, in seconds")
     run.set_defaults(handler=_run_skill)
+
+    lock = commands.add_parser("lock", help="resolve requirements into an exact, hashed set of wheels for the target")
+    lock.add_argument("requirements", nargs="+", help="PEP 508 requirement lines, such as 'requests>=2.32'")
+    lock.add_argument("--format", choices=["json", "pylock", "requirements"], default="json", help="output format (default: json)")
+    lock.add_argument("--output", help="file to write instead of standard output")
+    lock.add_argument("--index-url", help="primary index (default: $PIP_INDEX_URL or PyPI)")
+    lock.add_argument("--extra-index-url", action="append", help="index asked for projects earlier indexes lack; repeatable (default: $PIP_EXTRA_INDEX_URL)")
+    lock.add_argument("--find-links", action="append", help="directory of wheels added to every project; repeatable (default: $PIP_FIND_LINKS)")
+    lock.add_argument("--cache-dir", help="cache directory (default: $SKILLGUARD_CACHE_DIR or the user cache directory)")
+    lock.add_argument("--offline", action="store_true", help="resolve from the cache alone")
+    lock.add_argument("--python-version", help="target CPython version (default: 3.11.2)")
+    lock.add_argument("--pre", action="store_true", help="accept pre-releases of every package")
+    lock.add_argument("--cooldown-days", type=float, help="ignore files uploaded less than this many days ago")
+    lock.set_defaults(handler=_lock)
 
     advisories = commands.add_parser("advisories", help="manage the advisory database")
     advisory_commands = advisories.add_subparsers(dest="advisory_command", required=True)

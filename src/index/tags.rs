@@ -1,5 +1,7 @@
 //! Wheel file names and their compatibility with a target environment.
 
+use std::collections::HashMap;
+
 use crate::requirement::normalize_name;
 
 /// The parts of a wheel file name (`{name}-{version}(-{build})?-{python}-{abi}-{platform}.whl`).
@@ -36,10 +38,21 @@ impl WheelName {
 /// the manylinux PEPs define them for one interpreter, architecture and glibc.
 #[derive(Clone, Debug)]
 pub struct SupportedTags {
-    ranked: Vec<(String, String, String)>,
+    /// The rank of each (python, abi, platform) triple; lower is better.
+    ranked: HashMap<(String, String, String), usize>,
 }
 
 impl SupportedTags {
+    /// Builds the ranking for CPython `major.minor` on Linux `machine` with musl `musl_major.musl_minor` (PEP 656).
+    pub fn cpython_musllinux(major: u32, minor: u32, machine: &str, musl: (u32, u32)) -> Self {
+        let mut platforms: Vec<String> = (0..=musl.1)
+            .rev()
+            .map(|musl_minor| format!("musllinux_{}_{musl_minor}_{machine}", musl.0))
+            .collect();
+        platforms.push(format!("linux_{machine}"));
+        Self::cpython(major, minor, &platforms)
+    }
+
     /// Builds the ranking for CPython `major.minor` on Linux `machine` with glibc `glibc_major.glibc_minor`.
     pub fn cpython_linux(major: u32, minor: u32, machine: &str, glibc: (u32, u32)) -> Self {
         let mut platforms = Vec::new();
@@ -54,26 +67,30 @@ impl SupportedTags {
             }
         }
         platforms.push(format!("linux_{machine}"));
+        Self::cpython(major, minor, &platforms)
+    }
 
+    /// Ranks every interpreter and ABI tag of CPython `major.minor` against `platforms`, best platform first.
+    fn cpython(major: u32, minor: u32, platforms: &[String]) -> Self {
         let interpreter = format!("cp{major}{minor}");
         let mut ranked = Vec::new();
-        for platform in &platforms {
+        for platform in platforms {
             ranked.push((interpreter.clone(), interpreter.clone(), platform.clone()));
         }
         for older_minor in (2..=minor).rev() {
-            for platform in &platforms {
+            for platform in platforms {
                 ranked.push((format!("cp{major}{older_minor}"), "abi3".into(), platform.clone()));
             }
         }
-        for platform in &platforms {
+        for platform in platforms {
             ranked.push((interpreter.clone(), "none".into(), platform.clone()));
         }
         for older_minor in (0..=minor).rev() {
-            for platform in &platforms {
+            for platform in platforms {
                 ranked.push((format!("py{major}{older_minor}"), "none".into(), platform.clone()));
             }
         }
-        for platform in &platforms {
+        for platform in platforms {
             ranked.push((format!("py{major}"), "none".into(), platform.clone()));
         }
         ranked.push((interpreter, "none".into(), "any".into()));
@@ -82,14 +99,32 @@ impl SupportedTags {
         for older_minor in (0..minor).rev() {
             ranked.push((format!("py{major}{older_minor}"), "none".into(), "any".into()));
         }
-        SupportedTags { ranked }
+        let mut ranks = HashMap::with_capacity(ranked.len());
+        for (rank, triple) in ranked.into_iter().enumerate() {
+            ranks.entry(triple).or_insert(rank);
+        }
+        SupportedTags { ranked: ranks }
     }
 
     /// Returns the rank of the best tag of `wheel` (lower is better), or `None` if the target cannot install it.
     pub fn rank(&self, wheel: &WheelName) -> Option<usize> {
-        self.ranked.iter().position(|(python, abi, platform)| {
-            wheel.python_tags.contains(python) && wheel.abi_tags.contains(abi) && wheel.platform_tags.contains(platform)
-        })
+        // A wheel names few tags, so looking up each combination is far
+        // cheaper than scanning the hundreds of supported triples.
+        let mut best: Option<usize> = None;
+        let mut key = (String::new(), String::new(), String::new());
+        for python in &wheel.python_tags {
+            for abi in &wheel.abi_tags {
+                for platform in &wheel.platform_tags {
+                    key.0.clone_from(python);
+                    key.1.clone_from(abi);
+                    key.2.clone_from(platform);
+                    if let Some(&rank) = self.ranked.get(&key) {
+                        best = Some(best.map_or(rank, |current| current.min(rank)));
+                    }
+                }
+            }
+        }
+        best
     }
 }
 
@@ -118,6 +153,19 @@ mod tests {
         let tags = tags();
         assert!(tags.rank(&native).unwrap() < tags.rank(&abi3).unwrap());
         assert!(tags.rank(&abi3).unwrap() < tags.rank(&pure).unwrap());
+    }
+
+    #[test]
+    fn musl_target_takes_musllinux_wheels_only() {
+        let tags = SupportedTags::cpython_musllinux(3, 11, "x86_64", (1, 2));
+        let musl = WheelName::parse("numpy-1.26.4-cp311-cp311-musllinux_1_1_x86_64.whl").unwrap();
+        let glibc = WheelName::parse("numpy-1.26.4-cp311-cp311-manylinux_2_17_x86_64.whl").unwrap();
+        let newer_musl = WheelName::parse("numpy-1.26.4-cp311-cp311-musllinux_1_3_x86_64.whl").unwrap();
+        let pure = WheelName::parse("six-1.16.0-py2.py3-none-any.whl").unwrap();
+        assert!(tags.rank(&musl).is_some());
+        assert!(tags.rank(&pure).unwrap() > tags.rank(&musl).unwrap());
+        assert_eq!(tags.rank(&glibc), None);
+        assert_eq!(tags.rank(&newer_musl), None);
     }
 
     #[test]

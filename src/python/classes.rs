@@ -15,9 +15,9 @@ use crate::advisory::cvss::Rating;
 use crate::advisory::{AdvisoryDb, SeverityPolicy, DEFAULT_MAX_AGE_DAYS};
 use crate::governance::Governance;
 use super::governance::PackageGovernance;
-use crate::index::IndexClient;
+use crate::index::{download, IndexClient, IndexSettings};
 use crate::install::{default_base_image, default_wheel_cache, Installer};
-use crate::resolve::TargetEnv;
+use crate::resolve::{ResolveOptions, TargetEnv};
 use crate::sandbox::pool::{WarmPool, MAX_POOL_SIZE};
 use crate::sandbox::Limits;
 use crate::scan::Scanner;
@@ -51,15 +51,21 @@ impl DependencyScanner {
     #[new]
     #[pyo3(signature = (
         db = None, *, governance = None, index_url = None, max_advisory_age_days = DEFAULT_MAX_AGE_DAYS,
-        deny_severity = None, deny_unknown_severity = true
+        deny_severity = None, deny_unknown_severity = true, extra_index_urls = None, find_links = None,
+        cache_dir = None, offline = false
     ))]
+    #[allow(clippy::too_many_arguments)]
     fn new(
         db: Option<&str>,
         governance: Option<&PackageGovernance>,
-        index_url: Option<&str>,
+        index_url: Option<String>,
         max_advisory_age_days: f64,
         deny_severity: Option<&str>,
         deny_unknown_severity: bool,
+        extra_index_urls: Option<Vec<String>>,
+        find_links: Option<Vec<String>>,
+        cache_dir: Option<PathBuf>,
+        offline: bool,
     ) -> PyResult<Self> {
         // A scanner built with a governance object shares its database, so
         // ":memory:" means one database, not two.
@@ -74,7 +80,14 @@ impl DependencyScanner {
             ))));
         }
         let inner = Scanner {
-            index: IndexClient::new(index_url).py()?,
+            index: IndexClient::with_settings(IndexSettings {
+                index_url,
+                extra_index_urls,
+                find_links,
+                cache_dir: cache_dir.map(|directory| directory.join("http")),
+                offline,
+            })
+            .py()?,
             advisories: AdvisoryDb::new(store.clone()),
             governance: governance.map(|governance| governance.inner.clone()),
             max_advisory_age_days,
@@ -143,12 +156,39 @@ impl DependencyScanner {
     }
 
     /// Resolves requirements for CPython `python_version` on manylinux x86_64.
-    #[pyo3(signature = (requirements, *, python_version = None))]
-    fn resolve(&self, py: Python<'_>, requirements: Vec<String>, python_version: Option<String>) -> PyResult<Lock> {
+    #[pyo3(signature = (requirements, *, python_version = None, prereleases = false, cooldown_days = None))]
+    fn resolve(
+        &self,
+        py: Python<'_>,
+        requirements: Vec<String>,
+        python_version: Option<String>,
+        prereleases: bool,
+        cooldown_days: Option<f64>,
+    ) -> PyResult<Lock> {
         let target = target_for(python_version);
         let scanner = self.inner.clone();
-        let inner = block_on(py, Duration::ZERO, move |_| async move { scanner.resolve(&requirements, &target).await })?;
+        let options = ResolveOptions { prereleases, cooldown_days };
+        let inner = block_on(py, Duration::ZERO, move |_| async move { scanner.resolve_with(&requirements, &target, &options).await })?;
         Ok(Lock { inner })
+    }
+
+    /// Downloads the lock's wheels into the content-addressed cache, verifying every sha256.
+    #[pyo3(signature = (lock, *, cache_dir = None, progress = None))]
+    fn download(&self, py: Python<'_>, lock: &Lock, cache_dir: Option<PathBuf>, progress: Option<Py<PyAny>>) -> PyResult<Vec<String>> {
+        let client = self.inner.index.clone();
+        let packages = lock.inner.packages.clone();
+        let cache = cache_dir.map(|directory| directory.join("wheels")).unwrap_or_else(default_wheel_cache);
+        let report: Option<download::Progress> = progress.map(|callback| -> download::Progress {
+            Arc::new(move |finished: usize, total: usize, wheel: &str| {
+                Python::attach(|py| {
+                    if let Err(error) = callback.call1(py, (finished, total, wheel)) {
+                        log::warn!("download progress callback failed: {error}");
+                    }
+                });
+            })
+        });
+        let wheels = block_on(py, Duration::ZERO, move |_| async move { download::download_all(&client, &packages, &cache, report).await })?;
+        Ok(wheels.into_iter().map(|wheel| wheel.path.display().to_string()).collect())
     }
 
     #[pyo3(signature = (requirements, *, agent_id = None, python_version = None))]

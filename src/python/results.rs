@@ -196,6 +196,7 @@ pub struct LockedPackage {
     sha256: String,
     size: Option<u64>,
     required_by: Vec<String>,
+    requirements: Vec<String>,
 }
 
 #[pymethods]
@@ -229,6 +230,7 @@ impl Lock {
                         sha256: package.sha256.clone(),
                         size: package.size,
                         required_by: package.required_by.clone(),
+                        requirements: package.requirements.clone(),
                     },
                 )
             })
@@ -254,6 +256,11 @@ impl Lock {
     /// Serialises the lock as JSON.
     fn to_json(&self) -> String {
         self.inner.to_json()
+    }
+
+    /// Renders the lock as a PEP 751 `pylock.toml` file.
+    fn to_pylock_toml(&self) -> String {
+        self.inner.to_pylock_toml()
     }
 
     /// Renders the lock as a pip requirements file with hashes.

@@ -1,178 +1,209 @@
-//! Resolution of a skill's requirements into a lock for the target image.
-//!
-//! TODO: this is a highest-compatible-version walk without backtracking, so
-//! a conflict it meets is reported (naming both requirements) rather than
-//! solved. A proven solver (pubgrub) is to replace it. Until then a resolution
-//! either succeeds with versions every requirement accepts or fails, so it
-//! never produces a lock that breaks a requirement.
+//! Resolution of a skill's requirements into a lock for the target image,
+//! with the pubgrub solver over the releases the index offers.
 
+mod candidates;
+mod fetch;
 pub mod lock;
+mod provider;
+pub mod ranges;
+mod report;
 pub mod target;
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 use std::str::FromStr;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use futures_util::stream::{self, StreamExt};
-use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifiers};
-use pep508_rs::{ExtraName, MarkerEnvironment, VersionOrUrl};
+use pep508_rs::pep440_rs::Version;
+use pubgrub::PubGrubError;
 
 use crate::error::{Error, Result};
-use crate::index::tags::{SupportedTags, WheelName};
-use crate::index::{IndexClient, IndexFile};
-use crate::requirement::{normalize_name, Requirement};
+use crate::index::{self, strip_credentials, IndexClient};
+use crate::requirement::Requirement;
 
 pub use lock::{Lock, LockedPackage};
+pub use provider::Preferences;
 pub use target::TargetEnv;
 
-/// How many index requests run at once.
-const CONCURRENT_REQUESTS: usize = 8;
+use fetch::Fetcher;
+use provider::{Node, Provider};
+use report::Explainer;
 
 /// The label of requirements given by the skill itself.
 pub const TOP_LEVEL: &str = "<requirements>";
 
-/// One requirement on a package, with who made it.
-#[derive(Clone, Debug)]
-struct Constraint {
-    specifiers: VersionSpecifiers,
-    /// `<requirements>` or `name==version`.
-    origin: String,
-    /// The requirement as written, for messages.
-    text: String,
+/// Options of one resolution.
+#[derive(Clone, Debug, Default)]
+pub struct ResolveOptions {
+    /// Accept pre-releases of every package. Without it a pre-release is
+    /// chosen only for a package some requirement names a pre-release of.
+    pub prereleases: bool,
+    /// Ignore files uploaded less than this many days ago (by the index's upload time).
+    pub cooldown_days: Option<f64>,
 }
 
-struct Chosen {
-    version: Version,
-    file: IndexFile,
-    requires_dist: Vec<String>,
-    extras_done: BTreeSet<String>,
+/// Resolves `requirements` for `target` against the index with default options.
+pub async fn resolve(client: &IndexClient, requirements: &[Requirement], target: &TargetEnv) -> Result<Lock> {
+    resolve_with(client, requirements, target, &ResolveOptions::default()).await
 }
 
 /// Resolves `requirements` for `target` against the index.
-pub async fn resolve(client: &IndexClient, requirements: &[Requirement], target: &TargetEnv) -> Result<Lock> {
+pub async fn resolve_with(client: &IndexClient, requirements: &[Requirement], target: &TargetEnv, options: &ResolveOptions) -> Result<Lock> {
     let environment = target.marker_environment()?;
     let tags = target.supported_tags()?;
     let python = Version::from_str(&target.python_full_version)
-        .map_err(|error| Error::InvalidArgument(format!("invalid target Python version: {error}")))?;
-
-    let mut constraints: HashMap<String, Vec<Constraint>> = HashMap::new();
-    let mut extras: HashMap<String, BTreeSet<String>> = HashMap::new();
-    let mut chosen: BTreeMap<String, Chosen> = BTreeMap::new();
-    let mut pages: HashMap<String, Vec<IndexFile>> = HashMap::new();
-    let mut pending: BTreeSet<String> = BTreeSet::new();
-
-    for requirement in requirements {
-        if !requirement.marker.evaluate(&environment, &[]) {
-            log::debug!("skipping {requirement}: its marker is false for the target");
-            continue;
+        .map_err(|error| Error::InvalidArgument(format!("invalid target Python version {:?}: {error}", target.python_full_version)))?;
+    let uploaded_before = match options.cooldown_days {
+        None => None,
+        Some(days) if days.is_finite() && days >= 0.0 => {
+            // A period longer than the clock can represent reaches back to the epoch.
+            let period = Duration::try_from_secs_f64(days * 86_400.0).ok();
+            let cutoff = period.and_then(|period| SystemTime::now().checked_sub(period)).unwrap_or(UNIX_EPOCH);
+            Some(utc_timestamp(cutoff))
         }
-        constraints.entry(requirement.name.clone()).or_default().push(Constraint {
-            specifiers: requirement.specifiers.clone(),
-            origin: TOP_LEVEL.into(),
-            text: requirement.text.clone(),
+        Some(days) => {
+            return Err(Error::InvalidArgument(format!(
+                "cooldown_days {days} must be a non-negative number of days"
+            )))
+        }
+    };
+
+    let fetcher = Arc::new(Fetcher::new(client.clone(), tags, python, uploaded_before, target.describe()));
+    let provider = Provider::new(
+        fetcher.clone(),
+        tokio::runtime::Handle::current(),
+        environment,
+        requirements.to_vec(),
+        Preferences {
+            prereleases: options.prereleases,
+        },
+    );
+
+    // pubgrub is synchronous, so it runs on a blocking thread and waits on
+    // fetches there while the runtime keeps the prefetches moving. A blocking
+    // thread cannot be aborted, so dropping this future (for example on
+    // Ctrl-C) sets a flag that stops the solver at its next step instead.
+    let _stop_when_dropped = StopWhenDropped(provider.cancelled.clone());
+    let names: Vec<String> = requirements.iter().map(|requirement| requirement.name.clone()).collect();
+    let requirements = requirements.to_vec();
+    let target = target.clone();
+    let outcome = tokio::task::spawn_blocking(move || {
+        let outcome = pubgrub::resolve(&provider, Node::Root, Version::new([0]));
+        match outcome {
+            Ok(solution) => lock_from_solution(&provider, &solution, &requirements, &target),
+            Err(PubGrubError::NoSolution(tree)) => Err(explain_failure(&provider, &tree, &target)),
+            Err(PubGrubError::ErrorRetrievingDependencies { source, .. }) | Err(PubGrubError::ErrorChoosingVersion { source, .. }) => {
+                Err(source.0)
+            }
+            Err(PubGrubError::ErrorInShouldCancel(source)) => Err(source.0),
+        }
+    })
+    .await
+    .map_err(|error| Error::Resolution(format!("the resolver stopped unexpectedly: {error}")))?;
+
+    match outcome {
+        Err(error) if index::is_offline_miss(&error) => Err(offline_report(&fetcher, &names, error).await),
+        other => other,
+    }
+}
+
+/// Lists every cache entry an offline resolution missed, not only the one
+/// that stopped it, so a caller can fill the cache in one online run.
+async fn offline_report(fetcher: &Fetcher, top_level: &[String], first: Error) -> Error {
+    // Every top-level project is looked up, and prefetches of deeper ones
+    // read only the local cache in offline mode, so a short pause lets them
+    // record what they missed too.
+    for name in top_level {
+        let _ = fetcher.project(name).await;
+    }
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let missing = fetcher.offline_misses();
+    if missing.len() < 2 {
+        return first;
+    }
+    Error::Index(format!(
+        "offline mode: the cache {} lacks {} entries this resolution needs:\n{}\nhint: resolve once online with the same cache_dir, or turn offline mode off",
+        fetcher.client().cache_directory().display(),
+        missing.len(),
+        missing.iter().map(|entry| format!("  {entry}")).collect::<Vec<_>>().join("\n")
+    ))
+}
+
+/// Sets a flag when dropped.
+struct StopWhenDropped(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopWhenDropped {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+fn explain_failure(provider: &Provider, tree: &pubgrub::DerivationTree<Node, ranges::VersionRange, String>, target: &TargetEnv) -> Error {
+    let skipped = provider.skipped.borrow();
+    let not_found = provider.not_found.borrow();
+    let explanation = Explainer {
+        skipped: &skipped,
+        not_found: &not_found,
+    }
+    .explain(tree);
+    let mut message = format!("no set of wheels satisfies the requirements for {}:\n{explanation}", target.describe());
+    let wheels_missing = skipped
+        .values()
+        .any(|versions| versions.values().any(|reason| reason.contains("wheel") || reason.contains("source")));
+    if !not_found.is_empty() {
+        message.push_str("\nhint: check the spelling of the package names and the index URL");
+    } else if wheels_missing {
+        message.push_str("\nhint: skillguard installs wheels only and never builds source distributions on the host; require a version that publishes a wheel for the target");
+    } else {
+        message.push_str("\nhint: change or remove one of the requirements named above so that their versions overlap");
+    }
+    Error::Resolution(message)
+}
+
+fn lock_from_solution(
+    provider: &Provider,
+    solution: &pubgrub::SelectedDependencies<Provider>,
+    requirements: &[Requirement],
+    target: &TargetEnv,
+) -> Result<Lock> {
+    // Who pulled in each package, from the dependencies the decided nodes declared.
+    let mut origins: BTreeMap<String, (BTreeSet<String>, BTreeSet<String>)> = BTreeMap::new();
+    let edges = provider.edges.borrow();
+    for (node, version) in solution {
+        let Some(declared) = edges.get(&(node.clone(), version.clone())) else { continue };
+        let origin = match node.name() {
+            None => TOP_LEVEL.to_string(),
+            Some(name) => format!("{name}=={version}"),
+        };
+        for edge in declared {
+            let entry = origins.entry(edge.name.clone()).or_default();
+            entry.0.insert(origin.clone());
+            entry.1.insert(if node.name().is_none() { edge.text.clone() } else { format!("{origin}: {}", edge.text) });
+        }
+    }
+
+    let mut packages = Vec::new();
+    for (node, version) in solution {
+        let Node::Package(name) = node else { continue };
+        let file = provider.wheel(name, version)?;
+        let sha256 = file
+            .sha256()
+            .ok_or_else(|| Error::Resolution(format!("{name} {version}: the index lists no sha256 for {}", file.filename)))?
+            .to_string();
+        let (required_by, requested_as) = origins.remove(name).unwrap_or_default();
+        packages.push(LockedPackage {
+            name: name.clone(),
+            version: version.to_string(),
+            wheel: file.filename.clone(),
+            // Credentials of a private index stay out of the lock, which is
+            // exported and stored; downloads take them from the index settings again.
+            url: strip_credentials(file.url.split('#').next().unwrap_or(&file.url)),
+            sha256,
+            size: file.size,
+            required_by: required_by.into_iter().collect(),
+            requirements: requested_as.into_iter().collect(),
         });
-        extras.entry(requirement.name.clone()).or_default().extend(requirement.extras.iter().cloned());
-        pending.insert(requirement.name.clone());
     }
-
-    while !pending.is_empty() {
-        let wave: Vec<String> = std::mem::take(&mut pending).into_iter().collect();
-
-        // Project pages of every new name in this wave, fetched concurrently.
-        let missing: Vec<String> = wave.iter().filter(|name| !pages.contains_key(*name)).cloned().collect();
-        let fetched: Vec<(String, Result<Vec<IndexFile>>)> = stream::iter(missing)
-            .map(|name| async move {
-                let files = client.project_files(&name).await;
-                (name, files)
-            })
-            .buffer_unordered(CONCURRENT_REQUESTS)
-            .collect()
-            .await;
-        for (name, files) in fetched {
-            pages.insert(name, files?);
-        }
-
-        // Choose a version for each new name; check already chosen ones against new constraints.
-        let mut selected: Vec<(String, Version, IndexFile)> = Vec::new();
-        for name in &wave {
-            let package_constraints = &constraints[name];
-            if let Some(existing) = chosen.get(name) {
-                if let Some(conflict) = package_constraints.iter().find(|constraint| !constraint.specifiers.contains(&existing.version)) {
-                    return Err(conflict_error(name, &existing.version, package_constraints, conflict));
-                }
-                continue;
-            }
-            let (version, file) = select_version(name, &pages[name], package_constraints, &tags, &python)?;
-            selected.push((name.clone(), version, file));
-        }
-
-        // Metadata of the newly chosen wheels, fetched concurrently.
-        let metadata: Vec<(String, Version, IndexFile, Result<crate::index::metadata::CoreMetadataFields>)> =
-            stream::iter(selected)
-                .map(|(name, version, file)| async move {
-                    let fields = client.wheel_metadata(&file).await;
-                    (name, version, file, fields)
-                })
-                .buffer_unordered(CONCURRENT_REQUESTS)
-                .collect()
-                .await;
-        for (name, version, file, fields) in metadata {
-            let fields = fields?;
-            log::debug!("chose {name} {version} ({})", file.filename);
-            chosen.insert(
-                name,
-                Chosen {
-                    version,
-                    file,
-                    requires_dist: fields.requires_dist,
-                    extras_done: BTreeSet::new(),
-                },
-            );
-        }
-
-        // Add the dependencies of every package whose extras are not all processed yet.
-        for name in &wave {
-            let Some(node) = chosen.get_mut(name) else { continue };
-            let wanted = extras.get(name).cloned().unwrap_or_default();
-            let first_visit = !node.extras_done.contains("");
-            let new_extras: Vec<String> = wanted.difference(&node.extras_done).cloned().collect();
-            if !first_visit && new_extras.is_empty() {
-                continue;
-            }
-            let parent = format!("{name}=={}", node.version);
-            for dependency in dependencies_of(&parent, &node.requires_dist, &wanted, &environment)? {
-                constraints.entry(dependency.name.clone()).or_default().push(Constraint {
-                    specifiers: dependency.specifiers.clone(),
-                    origin: parent.clone(),
-                    text: dependency.text.clone(),
-                });
-                extras.entry(dependency.name.clone()).or_default().extend(dependency.extras.iter().cloned());
-                pending.insert(dependency.name.clone());
-            }
-            node.extras_done = wanted;
-            // An empty marker entry records that the base dependencies were processed.
-            node.extras_done.insert(String::new());
-        }
-    }
-
-    let packages = chosen
-        .into_iter()
-        .map(|(name, node)| {
-            let mut required_by: Vec<String> = constraints
-                .get(&name)
-                .map(|list| list.iter().map(|constraint| constraint.origin.clone()).collect::<BTreeSet<_>>().into_iter().collect())
-                .unwrap_or_default();
-            required_by.sort();
-            LockedPackage {
-                sha256: node.file.sha256().expect("selection keeps only files with a sha256").to_string(),
-                name,
-                version: node.version.to_string(),
-                wheel: node.file.filename.clone(),
-                url: node.file.url.split('#').next().unwrap_or(&node.file.url).to_string(),
-                size: node.file.size,
-                required_by,
-            }
-        })
-        .collect();
     Ok(Lock::new(
         packages,
         target.clone(),
@@ -180,161 +211,37 @@ pub async fn resolve(client: &IndexClient, requirements: &[Requirement], target:
     ))
 }
 
-/// A dependency declared by a chosen package.
-struct Dependency {
-    name: String,
-    extras: Vec<String>,
-    specifiers: VersionSpecifiers,
-    text: String,
+/// Formats an instant as `YYYY-MM-DDTHH:MM:SS` in UTC, the prefix of the
+/// upload times PEP 700 indexes return, so the two compare as strings.
+fn utc_timestamp(instant: SystemTime) -> String {
+    let seconds = instant.duration_since(UNIX_EPOCH).map(|elapsed| elapsed.as_secs()).unwrap_or(0);
+    let (days, remainder) = (seconds / 86_400, seconds % 86_400);
+    // Civil-from-days conversion for the proleptic Gregorian calendar.
+    let shifted = days as i64 + 719_468;
+    let era = shifted.div_euclid(146_097);
+    let day_of_era = shifted.rem_euclid(146_097);
+    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let month_index = (5 * day_of_year + 2) / 153;
+    let day = day_of_year - (153 * month_index + 2) / 5 + 1;
+    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}",
+        remainder / 3600,
+        remainder % 3600 / 60,
+        remainder % 60
+    )
 }
 
-/// Parses `Requires-Dist` lines and keeps those whose marker holds for the
-/// target with the package's requested extras.
-fn dependencies_of(parent: &str, requires_dist: &[String], extras: &BTreeSet<String>, environment: &MarkerEnvironment) -> Result<Vec<Dependency>> {
-    let extra_names: Vec<ExtraName> = extras
-        .iter()
-        .filter(|extra| !extra.is_empty())
-        .filter_map(|extra| ExtraName::from_str(extra).ok())
-        .collect();
-    let mut dependencies = Vec::new();
-    for text in requires_dist {
-        let parsed = pep508_rs::Requirement::<pep508_rs::VerbatimUrl>::from_str(text).map_err(|error| {
-            Error::Resolution(format!("{parent} declares an invalid dependency {text:?}: {}", error.message))
-        })?;
-        if !parsed.marker.evaluate(environment, &extra_names) {
-            continue;
-        }
-        let specifiers = match parsed.version_or_url {
-            None => VersionSpecifiers::empty(),
-            Some(VersionOrUrl::VersionSpecifier(specifiers)) => specifiers,
-            Some(VersionOrUrl::Url(_)) => {
-                return Err(Error::Resolution(format!(
-                    "{parent} depends on {text:?}, a direct URL reference; skillguard installs only index packages"
-                )))
-            }
-        };
-        dependencies.push(Dependency {
-            name: normalize_name(parsed.name.as_ref()),
-            extras: parsed.extras.iter().map(|extra| normalize_name(extra.as_ref())).collect(),
-            specifiers,
-            text: text.clone(),
-        });
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn utc_timestamp_matches_known_instants() {
+        assert_eq!(utc_timestamp(UNIX_EPOCH), "1970-01-01T00:00:00");
+        assert_eq!(utc_timestamp(UNIX_EPOCH + Duration::from_secs(1_709_251_199)), "2024-02-29T23:59:59");
+        assert_eq!(utc_timestamp(UNIX_EPOCH + Duration::from_secs(951_868_800)), "2000-03-01T00:00:00");
     }
-    Ok(dependencies)
-}
-
-/// Tells whether a constraint pins exactly one version (`==1.2.3` or `===1.2.3`).
-fn pins_exactly(constraint: &Constraint) -> bool {
-    constraint.specifiers.iter().any(|specifier| {
-        matches!(specifier.operator(), Operator::Equal | Operator::ExactEqual)
-    })
-}
-
-/// Picks the highest version that every constraint accepts and that has a
-/// wheel the target can install. Yanked releases count only when pinned
-/// exactly, pre-releases only when a constraint names one.
-fn select_version(
-    name: &str,
-    files: &[IndexFile],
-    constraints: &[Constraint],
-    tags: &SupportedTags,
-    python: &Version,
-) -> Result<(Version, IndexFile)> {
-    let allow_prereleases = constraints
-        .iter()
-        .any(|constraint| constraint.specifiers.iter().any(|specifier| specifier.any_prerelease()));
-    let pinned = constraints.iter().any(pins_exactly);
-
-    let mut by_version: BTreeMap<Version, Vec<&IndexFile>> = BTreeMap::new();
-    for file in files {
-        let version = match WheelName::parse(&file.filename) {
-            Some(wheel) => wheel.version,
-            None => match sdist_version(name, &file.filename) {
-                Some(version) => version,
-                None => continue,
-            },
-        };
-        if let Ok(version) = Version::from_str(&version) {
-            by_version.entry(version).or_default().push(file);
-        }
-    }
-
-    let mut tried: Vec<String> = Vec::new();
-    for (version, candidates) in by_version.iter().rev() {
-        if !constraints.iter().all(|constraint| constraint.specifiers.contains(version)) {
-            continue;
-        }
-        if version.any_prerelease() && !allow_prereleases {
-            continue;
-        }
-        if candidates.iter().all(|file| file.yanked.is_yanked()) && !pinned {
-            continue;
-        }
-        let best = candidates
-            .iter()
-            .filter(|file| !file.yanked.is_yanked() || pinned)
-            .filter(|file| file.sha256().is_some())
-            .filter(|file| requires_python_allows(file, python))
-            .filter_map(|file| WheelName::parse(&file.filename).and_then(|wheel| tags.rank(&wheel)).map(|rank| (rank, *file)))
-            .min_by_key(|(rank, _)| *rank);
-        match best {
-            Some((_, file)) => return Ok((version.clone(), file.clone())),
-            None => {
-                let has_wheel = candidates.iter().any(|file| file.filename.ends_with(".whl"));
-                tried.push(format!("{version} ({})", if has_wheel { "no wheel for the target" } else { "source only" }));
-            }
-        }
-    }
-
-    let wanted: Vec<String> = constraints
-        .iter()
-        .map(|constraint| format!("{} requires {}", constraint.origin, constraint.text))
-        .collect();
-    if tried.is_empty() {
-        return Err(Error::Resolution(format!(
-            "no version of {name} satisfies the requirements: {}",
-            wanted.join("; ")
-        )));
-    }
-    let shown: Vec<&String> = tried.iter().take(8).collect();
-    Err(Error::Resolution(format!(
-        "no compatible wheel for {name}: tried {}{}\n({})\nhint: skillguard installs wheels only and never builds source distributions on the host; pick a version with a wheel for CPython on manylinux",
-        shown.iter().map(|text| text.as_str()).collect::<Vec<_>>().join(", "),
-        if tried.len() > shown.len() { format!(" and {} more", tried.len() - shown.len()) } else { String::new() },
-        wanted.join("; ")
-    )))
-}
-
-fn requires_python_allows(file: &IndexFile, python: &Version) -> bool {
-    match file.requires_python.as_deref().map(str::trim) {
-        None | Some("") => true,
-        Some(text) => match VersionSpecifiers::from_str(text) {
-            Ok(specifiers) => specifiers.contains(python),
-            Err(_) => {
-                log::warn!("ignoring {}: invalid Requires-Python {text:?}", file.filename);
-                false
-            }
-        },
-    }
-}
-
-/// The version of a source distribution file name (`{name}-{version}.tar.gz`).
-fn sdist_version(name: &str, filename: &str) -> Option<String> {
-    let stem = filename.strip_suffix(".tar.gz").or_else(|| filename.strip_suffix(".zip"))?;
-    let (file_name, version) = stem.rsplit_once('-')?;
-    (normalize_name(file_name) == name).then(|| version.to_string())
-}
-
-fn conflict_error(name: &str, version: &Version, constraints: &[Constraint], conflict: &Constraint) -> Error {
-    let others: Vec<String> = constraints
-        .iter()
-        .filter(|constraint| constraint.specifiers.contains(version))
-        .map(|constraint| format!("{} requires {}", constraint.origin, constraint.text))
-        .collect();
-    Error::Resolution(format!(
-        "conflicting requirements for {name}: {name} {version} was chosen ({}), but {} requires {}\nhint: this resolver does not backtrack yet; pin {name} to a version every requirement accepts",
-        if others.is_empty() { "first match".to_string() } else { others.join("; ") },
-        conflict.origin,
-        conflict.text
-    ))
 }

@@ -13,8 +13,12 @@ pub struct TargetEnv {
     pub python_full_version: String,
     /// The CPU architecture as `platform.machine()` names it, such as `x86_64`.
     pub machine: String,
-    /// The glibc version as (major, minor).
+    /// The glibc version as (major, minor); ignored when `musl` is set.
     pub glibc: (u32, u32),
+    /// The musl libc version as (major, minor), for images such as Alpine's.
+    /// Left out of the serialised form when unset, so glibc targets keep the digests they had.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub musl: Option<(u32, u32)>,
 }
 
 impl Default for TargetEnv {
@@ -24,6 +28,7 @@ impl Default for TargetEnv {
             python_full_version: "3.11.2".into(),
             machine: "x86_64".into(),
             glibc: (2, 36),
+            musl: None,
         }
     }
 }
@@ -61,9 +66,21 @@ impl TargetEnv {
         .map_err(|error| Error::InvalidArgument(format!("invalid target environment: {error}")))
     }
 
+    /// Describes the target for messages, such as `CPython 3.11.2 on manylinux_2_36 x86_64`.
+    pub fn describe(&self) -> String {
+        let (family, (major, minor)) = match self.musl {
+            Some(version) => ("musllinux", version),
+            None => ("manylinux", self.glibc),
+        };
+        format!("CPython {} on {family}_{major}_{minor} {}", self.python_full_version, self.machine)
+    }
+
     /// Returns the wheel tags the target accepts, best first.
     pub fn supported_tags(&self) -> Result<SupportedTags> {
         let (major, minor) = self.python_version()?;
-        Ok(SupportedTags::cpython_linux(major, minor, &self.machine, self.glibc))
+        Ok(match self.musl {
+            Some(musl) => SupportedTags::cpython_musllinux(major, minor, &self.machine, musl),
+            None => SupportedTags::cpython_linux(major, minor, &self.machine, self.glibc),
+        })
     }
 }
