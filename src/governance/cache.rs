@@ -52,6 +52,7 @@ pub struct CacheStats {
 /// of it so that the view is made once rather than on every hit. The slot
 /// lives beside the decision, not in it: a view that holds the decision
 /// would otherwise keep itself alive.
+#[derive(Debug)]
 pub struct Cached {
     pub decision: Arc<Decision>,
     pub view: OnceLock<Arc<dyn Any + Send + Sync>>,
@@ -208,7 +209,7 @@ impl DecisionCache {
     }
 
     /// Returns what the cache holds of many packages' records, under one lock.
-    pub fn records_many(&self, package_keys: &[String]) -> Vec<Records> {
+    pub fn records_many(&self, package_keys: &[&str]) -> Vec<Records> {
         let state = self.lock();
         package_keys.iter().map(|key| records_locked(&state, key)).collect()
     }

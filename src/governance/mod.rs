@@ -101,10 +101,12 @@ impl Query {
 /// Applies the rules to the records of one package; `now` is in seconds
 /// since the Unix epoch. Records that lapsed before `now` count as absent.
 fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query: &Query, records: &[Arc<PolicyRecord>], now: f64) -> Decision {
-    let subject = match query {
-        Query::Exact(_) => [name, " ", version.trim()].concat(),
-        Query::Range(range) if range.is_empty() => format!("{name} (any version)"),
-        Query::Range(range) => format!("{name}{range}"),
+    // The package and version as messages name them; denials only, so an
+    // approval (the common case) writes its reason with one allocation.
+    let subject = || {
+        let mut subject = String::new();
+        push_subject(&mut subject, name, version, query);
+        subject
     };
     // A record applies to an exact version it contains, or to a range it may
     // share a version with. An approval applies to a range only if it covers
@@ -122,8 +124,8 @@ fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query:
     if let Some(ban) = records.iter().filter(live).find(|record| record.status == STATUS_BANNED && applies(record)) {
         let reason = ban.reason.as_deref().unwrap_or("no reason given");
         let what = match query {
-            Query::Range(_) if !ban.covers_every_version() => format!("{subject} is not pinned and may resolve to a banned version"),
-            _ => format!("{subject} is banned"),
+            Query::Range(_) if !ban.covers_every_version() => format!("{} is not pinned and may resolve to a banned version", subject()),
+            _ => format!("{} is banned", subject()),
         };
         return Decision::deny("banned", format!("{what} ({}): {reason}", ban.describe_range()), Some(ban));
     }
@@ -152,13 +154,13 @@ fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query:
     let Some(lowest) = lowest else {
         let found = |status: &str| records.iter().filter(live).find(|record| record.status == status && applies(record));
         if let Some(pending) = found(STATUS_PENDING) {
-            return Decision::deny("pending", format!("{subject} is pending approval"), Some(pending));
+            return Decision::deny("pending", format!("{} is pending approval", subject()), Some(pending));
         }
         if let Some(expired) = records.iter().find(|record| record.status == STATUS_ACTIVE && record.is_expired(now) && approves(record)) {
             let when = expired.expires_at.as_deref().unwrap_or("an earlier time");
             return Decision::deny(
                 "expired",
-                format!("{subject} was approved ({}) until {when}; the approval has expired", expired.describe_range()),
+                format!("{} was approved ({}) until {when}; the approval has expired", subject(), expired.describe_range()),
                 Some(expired),
             );
         }
@@ -166,16 +168,16 @@ fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query:
             let reason = untrusted.reason.as_deref().map(|reason| format!(": {reason}")).unwrap_or_default();
             return Decision::deny(
                 "untrusted",
-                format!("{subject} is marked untrusted ({}){reason}", untrusted.describe_range()),
+                format!("{} is marked untrusted ({}){reason}", subject(), untrusted.describe_range()),
                 Some(untrusted),
             );
         }
         let partial = matches!(query, Query::Range(_))
             && records.iter().filter(live).any(|record| record.status == STATUS_ACTIVE && !record.covers_every_version());
         let reason = if partial {
-            format!("{subject} is not pinned to one version, and only an approval of every version allows that; pin an approved version")
+            format!("{} is not pinned to one version, and only an approval of every version allows that; pin an approved version", subject())
         } else {
-            format!("{subject} is not in the package registry; request approval first")
+            format!("{} is not in the package registry; request approval first", subject())
         };
         return Decision::deny("not_in_registry", reason, None);
     };
@@ -185,13 +187,13 @@ fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query:
     if agent_rank < required_rank {
         return Decision::deny(
             "maturity_too_low",
-            format!("{subject} requires maturity {required}; agent {agent_id} is {}", state.to_lowercase()),
+            format!("{} requires maturity {required}; agent {agent_id} is {}", subject(), state.to_lowercase()),
             Some(lowest),
         );
     }
     // Built with push_str: a set of 200 packages builds 200 of these.
-    let mut reason = String::with_capacity(subject.len() + lowest.name.len() + lowest.specifier.len() + 64);
-    reason.push_str(&subject);
+    let mut reason = String::with_capacity(name.len() + version.len() + lowest.name.len() + lowest.specifier.len() + 64);
+    push_subject(&mut reason, name, version, query);
     reason.push_str(" is approved (");
     reason.push_str(&lowest.name);
     reason.push_str(if lowest.specifier.is_empty() { ", every version" } else { &lowest.specifier });
@@ -208,6 +210,18 @@ fn decide(agent_id: &str, state: Option<&str>, name: &str, version: &str, query:
         maturity_required: Some(required),
         rule: "approved",
         record: Some(lowest.clone()),
+    }
+}
+
+fn push_subject(buffer: &mut String, name: &str, version: &str, query: &Query) {
+    buffer.push_str(name);
+    match query {
+        Query::Exact(_) => {
+            buffer.push(' ');
+            buffer.push_str(version.trim());
+        }
+        Query::Range(range) if range.is_empty() => buffer.push_str(" (any version)"),
+        Query::Range(range) => buffer.push_str(&range.to_string()),
     }
 }
 
@@ -245,12 +259,28 @@ fn push_package_name(buffer: &mut String, package_type: &str, name: &str) {
     }
 }
 
+/// Returns the package key (`type<separator>name`) and the normalised name
+/// inside a cache key written by [`write_key`] for a valid agent id.
+fn key_parts(key: &str) -> (&str, &str) {
+    let mut separators = key.match_indices(KEY_SEPARATOR).map(|(index, _)| index);
+    let type_start = separators.nth(1).map_or(0, |index| index + KEY_SEPARATOR.len_utf8());
+    let name_start = separators.next().map_or(type_start, |index| index + KEY_SEPARATOR.len_utf8());
+    let name_end = key.rfind(KEY_SEPARATOR).filter(|end| *end >= name_start).unwrap_or(key.len());
+    (&key[type_start..name_end], &key[name_start..name_end])
+}
+
 /// Normalises and checks a package name given to a check.
 fn checked_name(package_type: &str, name: &str) -> Result<String> {
     let mut normalized = String::with_capacity(name.len());
     push_package_name(&mut normalized, package_type, name);
+    check_normalized_name(package_type, &normalized, name)?;
+    Ok(normalized)
+}
+
+/// Checks a normalised package name; `original` is the name as given, for the message.
+fn check_normalized_name(package_type: &str, normalized: &str, original: &str) -> Result<()> {
     let valid = if package_type == "npm" {
-        PolicyKey::parse("npm", &normalized).is_ok_and(|key| key.specifier.is_empty())
+        PolicyKey::parse("npm", normalized).is_ok_and(|key| key.specifier.is_empty())
     } else {
         !normalized.is_empty()
             && normalized.chars().all(|character| character.is_ascii_alphanumeric() || character == '-')
@@ -258,9 +288,9 @@ fn checked_name(package_type: &str, name: &str) -> Result<String> {
             && !normalized.ends_with('-')
     };
     if valid {
-        Ok(normalized)
+        Ok(())
     } else {
-        Err(Error::InvalidArgument(format!("invalid {package_type} package name {name:?}")))
+        Err(Error::InvalidArgument(format!("invalid {package_type} package name {original:?}")))
     }
 }
 
@@ -457,34 +487,44 @@ impl Governance {
         }
 
         let agent = validate_agent_id(agent_id)?;
+        // The key of a valid agent id contains the package key and the
+        // normalised name, so they are sliced out rather than built again.
         let mut questions = Vec::with_capacity(missing.len());
         for &index in &missing {
             let (name, version) = packages[index];
-            let normalized = checked_name(package_type, name)?;
-            let query = Query::parse(&normalized, version)?;
-            questions.push((normalized, query));
+            if version.contains(KEY_SEPARATOR) {
+                return Err(Error::InvalidArgument(format!("invalid version {version:?} for package {name}")));
+            }
+            let key = keys[index].as_deref().unwrap_or_default();
+            let (package_key, normalized) = key_parts(key);
+            check_normalized_name(package_type, normalized, name)?;
+            let query = Query::parse(normalized, version)?;
+            questions.push((package_key, normalized, query));
         }
-        let separator = KEY_SEPARATOR.to_string();
-        let package_keys: Vec<String> =
-            questions.iter().map(|(name, _)| [package_type, separator.as_str(), name].concat()).collect();
+        let package_keys: Vec<&str> = questions.iter().map(|(package_key, _, _)| *package_key).collect();
         let mut known = self.cache.records_many(&package_keys);
         if known.iter().any(|records| matches!(records, Records::ReadAll)) {
             // Nothing is cached: read every record once rather than package by package.
-            self.package_records(package_type, &questions[0].0, epoch)?;
+            self.package_records(package_type, questions[0].1, epoch)?;
             known = self.cache.records_many(&package_keys);
         }
         let state = self.cached_agent_state(agent, epoch)?;
         let now = unix_now();
         let mut computed = Vec::with_capacity(missing.len());
-        for ((index, (normalized, query)), records) in missing.into_iter().zip(questions).zip(known) {
+        let mut decided = Vec::with_capacity(missing.len());
+        for ((&index, (_, normalized, query)), records) in missing.iter().zip(&questions).zip(known) {
             let records = match records {
                 Records::Known(records) => records,
-                _ => self.read_package(package_type, &normalized, epoch)?,
+                _ => self.read_package(package_type, normalized, epoch)?,
             };
             let version = packages[index].1;
-            let cached = Cached::new(decide(agent, state.as_deref(), &normalized, version, &query, &records, now));
+            let cached = Cached::new(decide(agent, state.as_deref(), normalized, version, query, &records, now));
+            decided.push((index, cached, next_expiry(&records, now)));
+        }
+        drop(questions);
+        for (index, cached, valid_until) in decided {
             if let Some(key) = keys[index].take() {
-                computed.push((key, cached.clone(), next_expiry(&records, now)));
+                computed.push((key, cached.clone(), valid_until));
             }
             decisions[index] = Some(cached);
         }

@@ -80,26 +80,47 @@ pub struct PolicyRecord {
 /// without a full PEP 440 parse, or any other version.
 #[derive(Clone, Debug)]
 pub enum ExactVersion {
-    Plain(Vec<u64>),
+    Plain(Release),
     Full(Version),
+}
+
+/// Up to eight release numbers, kept inline so that reading one allocates nothing.
+#[derive(Clone, Copy, Debug)]
+pub struct Release {
+    parts: [u64; 8],
+    length: usize,
+}
+
+impl Release {
+    fn as_slice(&self) -> &[u64] {
+        &self.parts[..self.length]
+    }
 }
 
 impl ExactVersion {
     /// Reads `1.26.4` as plain release numbers, anything else as PEP 440.
     pub fn parse(text: &str) -> Result<Self, String> {
-        let plain: Option<Vec<u64>> = text
-            .split('.')
-            .map(|part| {
-                if part.is_empty() || !part.bytes().all(|byte| byte.is_ascii_digit()) {
-                    return None;
+        let mut release = Release { parts: [0; 8], length: 0 };
+        let mut plain = true;
+        for part in text.split('.') {
+            let number = (!part.is_empty() && part.bytes().all(|byte| byte.is_ascii_digit()))
+                .then(|| part.parse::<u64>().ok())
+                .flatten();
+            match number {
+                Some(number) if release.length < release.parts.len() => {
+                    release.parts[release.length] = number;
+                    release.length += 1;
                 }
-                part.parse().ok()
-            })
-            .collect();
-        match plain {
-            Some(release) => Ok(ExactVersion::Plain(release)),
-            None => Version::from_str(text).map(ExactVersion::Full).map_err(|error| error.to_string()),
+                _ => {
+                    plain = false;
+                    break;
+                }
+            }
         }
+        if plain {
+            return Ok(ExactVersion::Plain(release));
+        }
+        Version::from_str(text).map(ExactVersion::Full).map_err(|error| error.to_string())
     }
 }
 
@@ -144,7 +165,7 @@ impl PolicyRecord {
             // PEP 440's special cases do not arise: each operator is a
             // comparison of release numbers, padded with zeros.
             (ExactVersion::Plain(release), Some(bounds)) => bounds.iter().all(|(operator, bound)| {
-                let order = compare_release(release, bound);
+                let order = compare_release(release.as_slice(), bound);
                 match operator {
                     Operator::Equal => order.is_eq(),
                     Operator::NotEqual => order.is_ne(),
@@ -154,7 +175,7 @@ impl PolicyRecord {
                     _ => order.is_ge(),
                 }
             }),
-            (ExactVersion::Plain(release), None) => specifiers.contains(&Version::new(release.iter().copied())),
+            (ExactVersion::Plain(release), None) => specifiers.contains(&Version::new(release.as_slice().iter().copied())),
             (ExactVersion::Full(version), _) => specifiers.contains(version),
         }
     }
@@ -641,6 +662,7 @@ mod tests {
         assert!(matches!(ExactVersion::parse("1.26.4"), Ok(ExactVersion::Plain(_))));
         assert!(matches!(ExactVersion::parse("1.26.4rc1"), Ok(ExactVersion::Full(_))));
         assert!(ExactVersion::parse("1..2").is_err());
+        assert!(matches!(ExactVersion::parse("1.2.3.4.5.6.7.8.9"), Ok(ExactVersion::Full(_))));
     }
 
     #[test]

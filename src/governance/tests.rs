@@ -206,3 +206,14 @@ fn invalid_inputs_name_the_value() {
     let error = governance.check("a", "six;rm", "1.0").unwrap_err();
     assert!(error.to_string().contains("\"six;rm\""), "{error}");
 }
+
+#[test]
+fn check_many_rejects_bad_names_and_versions() {
+    let governance = governance();
+    let error = governance.check_many("a", "python", &[("six\u{1f}x", "1.0")]).unwrap_err();
+    assert!(error.to_string().contains("invalid python package name"), "{error}");
+    let error = governance.check_many("a", "python", &[("six", "1.0\u{1f}x")]).unwrap_err();
+    assert!(error.to_string().contains("invalid version"), "{error}");
+    let error = governance.check_many("a", "python", &[("six", "one")]).unwrap_err();
+    assert!(error.to_string().contains("\"one\""), "{error}");
+}
