@@ -84,16 +84,18 @@ fn entry_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
 pub fn query(connection: &Connection, filter: &AuditFilter<'_>) -> Result<Vec<AuditEntry>> {
     let since = filter.since.map(|text| utc_time(connection, "since", text)).transpose()?;
     let until = filter.until.map(|text| utc_time(connection, "until", text)).transpose()?;
+    // Python names are stored PEP 503-normalised, npm names only lowercased.
     let package = filter.package.map(normalize_name);
+    let lowercase = filter.package.map(|name| name.trim().to_lowercase());
     let mut statement = connection.prepare(&format!(
         "SELECT {ENTRY_COLUMNS} FROM audit_log
-         WHERE (?1 IS NULL OR agent_id = ?1) AND (?2 IS NULL OR skill_id = ?2) AND (?3 IS NULL OR package = ?3)
+         WHERE (?1 IS NULL OR agent_id = ?1) AND (?2 IS NULL OR skill_id = ?2) AND (?3 IS NULL OR package IN (?3, ?8))
            AND (?4 IS NULL OR action = ?4) AND (?5 IS NULL OR at >= ?5) AND (?6 IS NULL OR at < ?6)
          ORDER BY id DESC LIMIT ?7"
     ))?;
     let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
     let rows = statement.query_map(
-        params![filter.agent_id, filter.skill_id, package, filter.action, since, until, limit],
+        params![filter.agent_id, filter.skill_id, package, filter.action, since, until, limit, lowercase],
         entry_from_row,
     )?;
     Ok(rows.collect::<Result<Vec<_>, _>>()?)
@@ -116,9 +118,7 @@ pub fn record_history(connection: &Connection, package_type: &str, name: &str, s
 
 /// Converts an ISO 8601 time to the form the log stores, or names the bad input.
 fn utc_time(connection: &Connection, what: &str, text: &str) -> Result<String> {
-    let converted: Option<String> =
-        connection.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?1)", [text.trim()], |row| row.get(0))?;
-    converted.ok_or_else(|| {
+    crate::store::utc_timestamp(connection, text)?.ok_or_else(|| {
         Error::InvalidArgument(format!(
             "invalid {what} time {text:?}: expected an ISO 8601 time such as 2027-01-31 or 2027-01-31T12:00:00Z"
         ))

@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::advisory::{AdvisoryDb, AdvisoryStatus, SeverityPolicy, Vulnerability};
 use crate::error::{Error, Result};
-use crate::governance::Governance;
+use crate::governance::{DenialRecord, Governance};
 use crate::index::IndexClient;
 use crate::requirement::parse_requirements;
 use crate::resolve::{self, Lock, ResolveOptions, TargetEnv, TOP_LEVEL};
@@ -158,7 +158,15 @@ pub fn govern_lock(governance: &Governance, lock: &Lock, agent_id: &str, skill_i
             continue;
         }
         let chain = describe_chain(lock, &package.name, &decision.reason);
-        governance.audit_denial(agent_id, skill_id, &package.name, &chain)?;
+        governance.audit_denial(&DenialRecord {
+            agent_id,
+            skill_id,
+            package_type: "python",
+            package: &package.name,
+            version: &package.version,
+            rule: decision.rule,
+            reason: &chain,
+        })?;
         denials.push(Denial {
             package: package.name.clone(),
             version: package.version.clone(),

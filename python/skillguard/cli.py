@@ -121,7 +121,7 @@ def _policy(arguments: argparse.Namespace) -> int:
         print(json.dumps(governance.history(arguments.requirement, package_type=arguments.type), indent=2))
         return 0
     replace = arguments.policy_command == "import" and arguments.replace
-    summary = governance.import_policy(arguments.file, actor=arguments.actor, replace=replace)
+    summary = governance.import_policy(arguments.file, format=arguments.format, actor=arguments.actor, replace=replace)
     print(json.dumps(summary, indent=2))
     return 0
 
@@ -203,6 +203,7 @@ def build_parser() -> argparse.ArgumentParser:
     imported_policy.add_argument("--replace", action="store_true", help="revoke records the file does not hold")
     for command in (applied, imported_policy):
         command.add_argument("file")
+        command.add_argument("--format", choices=["toml", "json"], help="default: json for a .json file, else toml")
         command.add_argument("--actor", default="skillguard policy", help="name recorded in the audit log")
     exported = policy_commands.add_parser("export", help="write every agent and record as TOML or JSON")
     exported.add_argument("file", nargs="?", help="file to write (default: standard output)")

@@ -17,7 +17,7 @@ class ResolutionError(SkillguardError):
     """The requirements have no solution for the target environment."""
 
 
-class IndexError_(SkillguardError):
+class PackageIndexError(SkillguardError):
     """The package index is unreachable or returned something unusable."""
 
 
@@ -53,7 +53,8 @@ class SkillError(SkillguardError):
     """A skill directory or its SKILL.md cannot be used."""
 
 
-PackageIndexError = IndexError_
+# The earlier name, kept so that code written against it still works.
+IndexError_ = PackageIndexError
 
 __all__ = [
     "SkillguardError",

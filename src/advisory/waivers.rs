@@ -58,8 +58,7 @@ impl AdvisoryDb {
         let expires_at: Option<String> = match expires_at {
             None => None,
             Some(text) => Some(
-                transaction
-                    .query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?1)", [text.trim()], |row| row.get::<_, Option<String>>(0))?
+                crate::store::utc_timestamp(&transaction, text)?
                     .ok_or_else(|| {
                         Error::InvalidArgument(format!(
                             "invalid waiver expiry {text:?}: expected an ISO 8601 time such as 2027-01-31 or 2027-01-31T12:00:00Z"

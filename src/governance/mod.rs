@@ -287,11 +287,28 @@ fn check_normalized_name(package_type: &str, normalized: &str, original: &str) -
             && !normalized.starts_with('-')
             && !normalized.ends_with('-')
     };
-    if valid {
+    if valid && normalized.len() <= MAX_NAME_LENGTH {
         Ok(())
     } else {
-        Err(Error::InvalidArgument(format!("invalid {package_type} package name {original:?}")))
+        let shown: String = original.chars().take(80).collect();
+        Err(Error::InvalidArgument(format!(
+            "invalid {package_type} package name {shown:?}: expected letters, digits and separators, at most {MAX_NAME_LENGTH} characters"
+        )))
     }
+}
+
+/// The maximum length of a package name in a check (npm allows 214 characters).
+const MAX_NAME_LENGTH: usize = 214;
+
+/// A denial to write to the audit log.
+pub struct DenialRecord<'a> {
+    pub agent_id: &'a str,
+    pub skill_id: Option<&'a str>,
+    pub package_type: &'a str,
+    pub package: &'a str,
+    pub version: &'a str,
+    pub rule: &'a str,
+    pub reason: &'a str,
 }
 
 /// Gives each maturity resolver its own part of the shared cache's key space.
@@ -348,6 +365,12 @@ impl Governance {
     pub fn set_agent_maturity(&self, agent_id: &str, state: &str, actor: Option<&str>) -> Result<()> {
         let agent_id = validate_agent_id(agent_id)?;
         let state = maturity::canonical_state(state).map_err(Error::InvalidArgument)?;
+        if self.resolver.is_some() {
+            log::warn!(
+                "set_agent_maturity({agent_id}, {state}) writes skillguard's agents table, but this engine reads \
+                 agent levels from its maturity_resolver, so its checks do not change"
+            );
+        }
         {
             let mut connection = self.store.lock();
             let transaction = connection.transaction()?;
@@ -641,17 +664,27 @@ impl Governance {
         audit::record_history(&self.store.lock(), key.package_type, &key.name, &key.specifier)
     }
 
-    /// Records a denial in the audit log.
-    pub fn audit_denial(&self, agent_id: &str, skill_id: Option<&str>, package: &str, reason: &str) -> Result<()> {
+    /// Records a denial in the audit log, under the package's normalised name,
+    /// with the version, the rule that denied and `reason` (a scan passes the
+    /// chain of requirements that pulled the package in).
+    pub fn audit_denial(&self, denial: &DenialRecord<'_>) -> Result<()> {
+        let package_type = policy::package_type(denial.package_type)?;
+        let mut name = String::with_capacity(denial.package.len());
+        push_package_name(&mut name, package_type, denial.package);
         let connection = self.store.lock();
         audit::record(
             &connection,
             &AuditEvent {
                 action: "package_denied",
-                agent_id: Some(agent_id),
-                skill_id,
-                package: Some(package),
-                detail: json!({ "reason": reason }),
+                agent_id: Some(denial.agent_id.trim()),
+                skill_id: denial.skill_id,
+                package: Some(&name),
+                detail: json!({
+                    "package_type": package_type,
+                    "version": denial.version.trim(),
+                    "rule": denial.rule,
+                    "reason": denial.reason,
+                }),
                 ..Default::default()
             },
         )
@@ -690,11 +723,17 @@ fn set_agent_state(connection: &rusqlite::Connection, agent_id: &str, state: &st
     )
 }
 
+/// Tells whether `character` reorders displayed text (U+202A-U+202E, U+2066-U+2069),
+/// which would let an id look like another in logs.
+fn is_bidi_control(character: char) -> bool {
+    matches!(character, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 fn validate_agent_id(agent_id: &str) -> Result<&str> {
     let trimmed = agent_id.trim();
-    if trimmed.is_empty() || trimmed.len() > 256 || trimmed.contains(KEY_SEPARATOR) {
+    if trimmed.is_empty() || trimmed.len() > 256 || trimmed.chars().any(|character| character.is_control() || is_bidi_control(character)) {
         return Err(Error::InvalidArgument(format!(
-            "invalid agent id {agent_id:?}: expected 1 to 256 characters"
+            "invalid agent id {agent_id:?}: expected 1 to 256 characters with no control or bidirectional-override characters"
         )));
     }
     Ok(trimmed)

@@ -4,7 +4,7 @@
 
 use std::str::FromStr;
 
-use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifiers};
+use pep508_rs::pep440_rs::{Operator, Version, VersionSpecifier, VersionSpecifiers};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 use serde_json::json;
@@ -12,7 +12,7 @@ use serde_json::json;
 use crate::audit::{self, AuditEvent};
 use crate::error::{Error, Result};
 use crate::requirement::parse_requirement_line;
-use crate::store::NOW;
+use crate::store::{utc_timestamp, NOW};
 
 pub const STATUS_ACTIVE: &str = "active";
 pub const STATUS_PENDING: &str = "pending";
@@ -306,6 +306,10 @@ fn ranges_may_overlap(first: &VersionSpecifiers, second: &VersionSpecifiers) -> 
     }
 }
 
+/// The maximum length of a policy requirement: a 214-character name (npm's
+/// limit) and room for a long range.
+const MAX_REQUIREMENT_LENGTH: usize = 1024;
+
 /// A record's identity: package type, normalised name and canonical specifier.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PolicyKey {
@@ -318,6 +322,12 @@ impl PolicyKey {
     /// Parses `requirement` (`numpy>=1.26,<2`, or a bare name for every version).
     pub fn parse(package_type: &str, requirement: &str) -> Result<Self> {
         let package_type = self::package_type(package_type)?;
+        if requirement.len() > MAX_REQUIREMENT_LENGTH {
+            let shown: String = requirement.chars().take(80).collect();
+            return Err(Error::InvalidArgument(format!(
+                "policy requirement {shown:?}... is longer than {MAX_REQUIREMENT_LENGTH} characters"
+            )));
+        }
         if package_type == "npm" {
             return parse_npm(requirement);
         }
@@ -332,8 +342,46 @@ impl PolicyKey {
                 "policy requirement {requirement:?} names extras; a policy governs the whole distribution, so write it without them"
             )));
         }
-        Ok(PolicyKey { package_type, name: parsed.name, specifier: parsed.specifiers.to_string() })
+        Ok(PolicyKey { package_type, name: parsed.name, specifier: canonical_specifiers(&parsed.specifiers) })
     }
+}
+
+/// Writes a specifier set in one canonical form, so that equal ranges spelled
+/// differently (`>=1.26.0,<2.0` and `>=1.26, <2`) are one record. Trailing
+/// zero release numbers are dropped where PEP 440 pads with zeros anyway
+/// (every operator except `~=`, `===` and wildcards). Repeated clauses are removed.
+fn canonical_specifiers(specifiers: &VersionSpecifiers) -> String {
+    let trimmed: Vec<String> = specifiers
+        .iter()
+        .map(|specifier| {
+            let ordered = matches!(
+                specifier.operator(),
+                Operator::Equal
+                    | Operator::NotEqual
+                    | Operator::LessThan
+                    | Operator::LessThanEqual
+                    | Operator::GreaterThan
+                    | Operator::GreaterThanEqual
+            );
+            let release = specifier.version().release();
+            let keep = release.iter().rposition(|number| *number != 0).map_or(1, |index| index + 1);
+            if !ordered || keep >= release.len() {
+                return specifier.to_string();
+            }
+            let version = specifier.version().clone().with_release(release[..keep].to_vec());
+            VersionSpecifier::from_version(*specifier.operator(), version)
+                .map_or_else(|_| specifier.to_string(), |shorter| shorter.to_string())
+        })
+        .collect();
+    // Parsing the joined clauses again sorts them as pep440_rs displays a set.
+    let sorted = VersionSpecifiers::from_str(&trimmed.join(",")).map_or_else(|_| specifiers.to_string(), |set| set.to_string());
+    let mut clauses: Vec<&str> = Vec::new();
+    for clause in sorted.split(", ").filter(|clause| !clause.is_empty()) {
+        if !clauses.contains(&clause) {
+            clauses.push(clause);
+        }
+    }
+    clauses.join(", ")
 }
 
 fn parse_npm(requirement: &str) -> Result<PolicyKey> {
@@ -358,7 +406,7 @@ fn parse_npm(requirement: &str) -> Result<PolicyKey> {
             "invalid version range in npm requirement {requirement:?}: {error}\nhint: write ranges as PEP 440 specifiers, for example lodash>=4.17,<5"
         ))
     })?;
-    Ok(PolicyKey { package_type: "npm", name, specifier: specifiers.to_string() })
+    Ok(PolicyKey { package_type: "npm", name, specifier: canonical_specifiers(&specifiers) })
 }
 
 /// Loads every record of one package.
@@ -434,11 +482,14 @@ pub enum Expiry {
 fn expiry_text(connection: &Connection, key: &PolicyKey, expiry: Option<&Expiry>) -> Result<Option<String>> {
     let (stored, in_future): (Option<String>, bool) = match expiry {
         None => return Ok(None),
-        Some(Expiry::At(text) | Expiry::Recorded(text)) => connection.query_row(
-            "SELECT strftime('%Y-%m-%dT%H:%M:%fZ', ?1), julianday(?1) > julianday('now')",
-            [text.trim()],
-            |row| Ok((row.get(0)?, row.get::<_, Option<bool>>(1)?.unwrap_or(false))),
-        )?,
+        Some(Expiry::At(text) | Expiry::Recorded(text)) => {
+            let stored = utc_timestamp(connection, text)?;
+            let in_future = match &stored {
+                Some(stored) => connection.query_row("SELECT julianday(?1) > julianday('now')", [stored], |row| row.get(0))?,
+                None => false,
+            };
+            (stored, in_future)
+        }
         Some(Expiry::In(seconds)) => {
             if !seconds.is_finite() || *seconds <= 0.0 {
                 return Err(Error::InvalidArgument(format!(
@@ -447,7 +498,15 @@ fn expiry_text(connection: &Connection, key: &PolicyKey, expiry: Option<&Expiry>
                 )));
             }
             let modifier = format!("+{seconds:.3} seconds");
-            (connection.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)", [modifier], |row| row.get(0))?, true)
+            let stored: Option<String> =
+                connection.query_row("SELECT strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?1)", [modifier], |row| row.get(0))?;
+            if stored.is_none() {
+                return Err(Error::InvalidArgument(format!(
+                    "invalid expiry for {}{}: expires_in={seconds} seconds is beyond the dates SQLite can store",
+                    key.name, key.specifier
+                )));
+            }
+            (stored, true)
         }
     };
     let Some(stored) = stored else {
@@ -522,12 +581,15 @@ pub fn write(connection: &Connection, change: &Change<'_>) -> Result<PolicyRecor
     Ok(after)
 }
 
-/// Records a pending request unless an active, banned or untrusted record
-/// already has the same key, and returns the record as stored.
+/// Records a pending request unless an active (and unexpired), banned or
+/// untrusted record already has the same key, and returns the record as stored.
 pub fn request(connection: &Connection, key: &PolicyKey, requested_by: Option<&str>, reason: Option<&str>) -> Result<PolicyRecord> {
     let before = select_one(connection, key)?;
     if let Some(existing) = &before {
-        if existing.status != STATUS_PENDING {
+        // An approval that lapsed can be requested again; anything else in force stays.
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |elapsed| elapsed.as_secs_f64());
+        let lapsed_approval = existing.status == STATUS_ACTIVE && existing.is_expired(now);
+        if existing.status != STATUS_PENDING && !lapsed_approval {
             return Ok(existing.clone());
         }
     }
@@ -537,6 +599,7 @@ pub fn request(connection: &Connection, key: &PolicyKey, requested_by: Option<&s
                (package_type, name, specifier, status, reason, requested_by, created_at, updated_at)
              VALUES (?1, ?2, ?3, 'pending', ?4, ?5, {NOW}, {NOW})
              ON CONFLICT (package_type, name, specifier) DO UPDATE SET
+               status = 'pending', min_maturity = NULL, approved_by = NULL, approved_at = NULL, expires_at = NULL,
                reason = excluded.reason, requested_by = excluded.requested_by, updated_at = excluded.updated_at"
         ),
         params![key.package_type, key.name, key.specifier, reason, requested_by],
@@ -663,6 +726,19 @@ mod tests {
         assert!(matches!(ExactVersion::parse("1.26.4rc1"), Ok(ExactVersion::Full(_))));
         assert!(ExactVersion::parse("1..2").is_err());
         assert!(matches!(ExactVersion::parse("1.2.3.4.5.6.7.8.9"), Ok(ExactVersion::Full(_))));
+    }
+
+    #[test]
+    fn equal_ranges_get_one_key() {
+        let key = |text: &str| PolicyKey::parse("python", text).unwrap().specifier;
+        assert_eq!(key("numpy>=1.26.0,<2.0"), key("numpy>=1.26,<2"));
+        assert_eq!(key("numpy<2,>=1.26"), key("numpy>=1.26,<2"));
+        assert_eq!(key("six==1.16.0"), key("six==1.16"));
+        assert_eq!(key("six>=1,>=1.0"), ">=1");
+        assert_eq!(key("six==0.0"), "==0");
+        assert_ne!(key("six~=1.4.0"), key("six~=1.4"));
+        assert_ne!(key("six==1.0.*"), key("six==1.*"));
+        assert_eq!(key("six>1.0.post1"), ">1.post1");
     }
 
     #[test]

@@ -2,6 +2,12 @@
 //! document that can be reviewed in a pull request, exported from a store and
 //! imported into one in a single transaction.
 //!
+//! An import sets each record to the status the document gives it, so a
+//! `[[pending]]` entry replaces an approval of the same range (unlike
+//! `request_approval`). Expiry times are taken as written, even past ones,
+//! so that importing an export restores it. An entry without `approved_by`
+//! or `banned_by` is recorded as the importer's.
+//!
 //! ```toml
 //! [[agents]]
 //! id = "agent-7"
@@ -9,7 +15,7 @@
 //!
 //! [[approve]]
 //! requirement = "numpy>=1.26,<2"
-//! min_maturity = "intern"
+//! min_maturity = "intern"            # optional; intern by default
 //! approved_by = "alice"              # optional
 //! expires_at = "2027-06-30T00:00:00Z"  # optional
 //! package_type = "python"            # optional; "python" or "npm"
@@ -89,6 +95,7 @@ struct AgentEntry {
 #[serde(deny_unknown_fields)]
 struct ApproveEntry {
     requirement: String,
+    #[serde(default = "default_maturity")]
     min_maturity: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     approved_by: Option<String>,
@@ -96,6 +103,10 @@ struct ApproveEntry {
     expires_at: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     package_type: Option<String>,
+}
+
+fn default_maturity() -> String {
+    "intern".into()
 }
 
 #[derive(Deserialize, Serialize)]

@@ -8,7 +8,7 @@ pyo3::import_exception!(skillguard.errors, SkillguardError);
 pyo3::import_exception!(skillguard.errors, RequirementError);
 pyo3::import_exception!(skillguard.errors, InvalidArgumentError);
 pyo3::import_exception!(skillguard.errors, ResolutionError);
-pyo3::import_exception!(skillguard.errors, IndexError_);
+pyo3::import_exception!(skillguard.errors, PackageIndexError);
 pyo3::import_exception!(skillguard.errors, AdvisoryDatabaseError);
 pyo3::import_exception!(skillguard.errors, StoreError);
 pyo3::import_exception!(skillguard.errors, DockerUnavailable);
@@ -25,7 +25,7 @@ pub fn to_py(error: Error) -> PyErr {
         Error::Requirement { .. } => RequirementError::new_err(message),
         Error::InvalidArgument(_) => InvalidArgumentError::new_err(message),
         Error::Resolution(_) => ResolutionError::new_err(message),
-        Error::Index(_) => IndexError_::new_err(message),
+        Error::Index(_) => PackageIndexError::new_err(message),
         Error::Advisory(_) => AdvisoryDatabaseError::new_err(message),
         Error::Store(_) => StoreError::new_err(message),
         Error::Io { .. } => SkillguardError::new_err(message),

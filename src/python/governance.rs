@@ -15,20 +15,26 @@ use super::results::{Decision, PolicyRecord};
 use crate::audit::{self, AuditFilter};
 use crate::error::Error;
 use crate::governance::{
-    self, canonical_package_type, policy_file, Cached, Expiry, Governance, ListFilter, Lookup, MaturityResolver,
+    self, canonical_package_type, policy_file, Cached, DenialRecord, Expiry, Governance, ListFilter, Lookup, MaturityResolver,
 };
 use crate::store::Store;
 
 /// Wraps a Python callable `f(agent_id) -> str | None` as the maturity source.
+/// Ctrl-C inside the callable stays a KeyboardInterrupt; an empty or blank
+/// level counts as an unknown agent.
 fn python_resolver(callable: Py<PyAny>) -> MaturityResolver {
     Arc::new(move |agent_id: &str| {
         Python::attach(|py| {
-            let answer = callable.call1(py, (agent_id,)).map_err(|error| {
+            let level = callable.call1(py, (agent_id,)).map_err(|error| {
+                if error.is_instance_of::<pyo3::exceptions::PyKeyboardInterrupt>(py) {
+                    return Error::Interrupted;
+                }
                 Error::InvalidArgument(format!("maturity_resolver failed for agent {agent_id}: {error}"))
             })?;
-            answer.extract::<Option<String>>(py).map_err(|_| {
+            let level = level.extract::<Option<String>>(py).map_err(|_| {
                 Error::InvalidArgument(format!("maturity_resolver must return a str or None for agent {agent_id}"))
-            })
+            })?;
+            Ok(level.filter(|level| !level.trim().is_empty()))
         })
     })
 }
@@ -79,8 +85,11 @@ pub struct PackageGovernance {
 #[pymethods]
 impl PackageGovernance {
     #[new]
-    #[pyo3(signature = (db = None, *, maturity_resolver = None, cache_size = governance::DEFAULT_CACHE_CAPACITY, cache_ttl = governance::DEFAULT_CACHE_TTL.as_secs_f64()))]
-    fn new(db: Option<&str>, maturity_resolver: Option<Py<PyAny>>, cache_size: usize, cache_ttl: f64) -> PyResult<Self> {
+    #[pyo3(signature = (db = None, *, maturity_resolver = None, cache_size = governance::DEFAULT_CACHE_CAPACITY as i64, cache_ttl = governance::DEFAULT_CACHE_TTL.as_secs_f64()))]
+    fn new(db: Option<&str>, maturity_resolver: Option<Py<PyAny>>, cache_size: i64, cache_ttl: f64) -> PyResult<Self> {
+        let cache_size = usize::try_from(cache_size)
+            .map_err(|_| Error::InvalidArgument(format!("invalid cache_size {cache_size}: expected 0 (no cache) or more")))
+            .py()?;
         let ttl = Duration::try_from_secs_f64(cache_ttl)
             .map_err(|_| Error::InvalidArgument(format!("invalid cache_ttl {cache_ttl}: expected a non-negative number of seconds")))
             .py()?;
@@ -122,8 +131,16 @@ impl PackageGovernance {
             Lookup::Miss(epoch) => py.detach(|| self.inner.check_missed(agent_id, package_type, package, version, epoch)).py()?,
         };
         if audit && !decision.decision.allowed {
-            let reason = &decision.decision.reason;
-            py.detach(|| self.inner.audit_denial(agent_id, skill_id, package, reason)).py()?;
+            let denial = DenialRecord {
+                agent_id,
+                skill_id,
+                package_type,
+                package,
+                version,
+                rule: decision.decision.rule,
+                reason: &decision.decision.reason,
+            };
+            py.detach(|| self.inner.audit_denial(&denial)).py()?;
         }
         decision_object(py, &decision)
     }
@@ -208,8 +225,11 @@ impl PackageGovernance {
         action: Option<&str>,
         since: Option<&Bound<'_, PyAny>>,
         until: Option<&Bound<'_, PyAny>>,
-        limit: usize,
+        limit: i64,
     ) -> PyResult<Py<PyAny>> {
+        let limit = usize::try_from(limit)
+            .map_err(|_| Error::InvalidArgument(format!("invalid limit {limit}: expected 0 or more")))
+            .py()?;
         let since = time_text(since, "since")?;
         let until = time_text(until, "until")?;
         let filter = AuditFilter { agent_id, skill_id, package, action, since: since.as_deref(), until: until.as_deref(), limit };
@@ -254,7 +274,8 @@ impl PackageGovernance {
                 (None, Some(text)) => {
                     policy_file::import(&self.inner, text, format.unwrap_or(policy_file::Format::Toml), "<text>", actor, replace)
                 }
-                _ => Err(Error::InvalidArgument("import_policy needs a path or text=, not both".into())),
+                (Some(_), Some(_)) => Err(Error::InvalidArgument("import_policy takes a path or text=, not both".into())),
+                (None, None) => Err(Error::InvalidArgument("import_policy needs a path or text=".into())),
             })
             .py()?;
         to_python(py, &summary)

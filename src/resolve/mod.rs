@@ -42,6 +42,32 @@ pub struct ResolveOptions {
     pub cooldown_days: Option<f64>,
 }
 
+/// Rejects top-level requirements on one package whose ranges share no
+/// version (`requests<2` with `requests>2`), naming them, before any fetch.
+/// The solver would report the same conflict only as an empty range.
+fn reject_contradictions(requirements: &[Requirement], environment: &pep508_rs::MarkerEnvironment) -> Result<()> {
+    let mut by_name: Vec<(&str, Vec<&Requirement>)> = Vec::new();
+    for requirement in requirements.iter().filter(|requirement| requirement.marker.evaluate(environment, &[])) {
+        match by_name.iter_mut().find(|(name, _)| *name == requirement.name) {
+            Some((_, listed)) => listed.push(requirement),
+            None => by_name.push((&requirement.name, vec![requirement])),
+        }
+    }
+    for (name, listed) in by_name.iter().filter(|(_, listed)| listed.len() > 1) {
+        let range = listed
+            .iter()
+            .fold(ranges::VersionRange::full(), |range, requirement| range.intersection(&ranges::from_specifiers(&requirement.specifiers)));
+        if range.is_empty() {
+            let texts: Vec<String> = listed.iter().map(|requirement| requirement.text.clone()).collect();
+            return Err(Error::Resolution(format!(
+                "the requirements {} allow no version of {name} together; keep one range for {name}",
+                texts.join(" and ")
+            )));
+        }
+    }
+    Ok(())
+}
+
 /// Resolves `requirements` for `target` against the index with default options.
 pub async fn resolve(client: &IndexClient, requirements: &[Requirement], target: &TargetEnv) -> Result<Lock> {
     resolve_with(client, requirements, target, &ResolveOptions::default()).await
@@ -50,6 +76,7 @@ pub async fn resolve(client: &IndexClient, requirements: &[Requirement], target:
 /// Resolves `requirements` for `target` against the index.
 pub async fn resolve_with(client: &IndexClient, requirements: &[Requirement], target: &TargetEnv, options: &ResolveOptions) -> Result<Lock> {
     let environment = target.marker_environment()?;
+    reject_contradictions(requirements, &environment)?;
     let tags = target.supported_tags()?;
     let python = Version::from_str(&target.python_full_version)
         .map_err(|error| Error::InvalidArgument(format!("invalid target Python version {:?}: {error}", target.python_full_version)))?;

@@ -49,7 +49,7 @@ impl Store {
             None => default_path()?.to_string_lossy().into_owned(),
         };
 
-        let connection = if location == ":memory:" {
+        let mut connection = if location == ":memory:" {
             Connection::open_in_memory()?
         } else {
             let path = Path::new(&location);
@@ -62,6 +62,11 @@ impl Store {
         };
 
         connection.busy_timeout(Duration::from_secs(10))?;
+        // Every transaction this crate opens writes. A deferred one that reads
+        // first and then writes gets SQLITE_BUSY at once, without the busy
+        // timeout, when another connection wrote in between. An immediate one
+        // takes the write lock first, so it waits for it instead.
+        connection.set_transaction_behavior(rusqlite::TransactionBehavior::Immediate);
         // WAL lets readers in other processes go on while one process writes.
         connection.pragma_update(None, "journal_mode", "WAL")?;
         connection.pragma_update(None, "foreign_keys", "ON")?;
@@ -135,6 +140,21 @@ pub fn default_path() -> Result<PathBuf> {
         Error::InvalidArgument("no user data directory is known here; pass a database path or set SKILLGUARD_DB".into())
     })?;
     Ok(data_dir.join("skillguard").join("skillguard.db"))
+}
+
+/// Converts an ISO 8601 time (UTC unless it names an offset) to the form of
+/// every timestamp column, or `None` when SQLite cannot read it or its date
+/// does not exist (SQLite would roll 2030-02-30 over to 2 March).
+pub fn utc_timestamp(connection: &Connection, text: &str) -> Result<Option<String>> {
+    Ok(connection.query_row(
+        "SELECT CASE
+           WHEN ?1 GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]*' AND date(substr(?1, 1, 10)) IS NOT substr(?1, 1, 10)
+           THEN NULL
+           ELSE strftime('%Y-%m-%dT%H:%M:%fZ', ?1)
+         END",
+        [text.trim()],
+        |row| row.get(0),
+    )?)
 }
 
 /// The current time as SQLite writes it in every timestamp column (UTC, RFC 3339).

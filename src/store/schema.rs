@@ -101,6 +101,12 @@ CREATE INDEX audit_log_by_action ON audit_log (action, id);
 /// The version is read again inside each write transaction, so two processes
 /// opening a new database at once apply each step once.
 pub fn migrate(connection: &Connection) -> Result<()> {
+    // An up-to-date database needs no write lock, so opening it does not wait
+    // for another connection's write to finish.
+    let current: usize = connection.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if current == MIGRATIONS.len() {
+        return Ok(());
+    }
     for (index, migration) in MIGRATIONS.iter().enumerate() {
         connection.execute_batch("BEGIN IMMEDIATE")?;
         let outcome = apply_step(connection, index, migration);

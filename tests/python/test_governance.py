@@ -241,7 +241,7 @@ def test_npm_records_kept_apart():
         (lambda g: g.approve("six", expires_at="next tuesday"), "next tuesday"),
         (lambda g: g.list(status="approved"), '"approved"'),
         (lambda g: g.audit_log(since="yesterday"), '"yesterday"'),
-        (lambda g: g.import_policy(text="[[approve]]\nrequirement = 'six'\n"), "min_maturity"),
+        (lambda g: g.import_policy(text="[[approve]]\nrequirement = 'six'\nmin_maturity = 'guru'\n"), '"guru"'),
     ],
 )
 def test_bad_input_raises_value_error(call, fragment):
@@ -384,7 +384,7 @@ CHANGES_PER_WRITER = 300
 
 
 def test_concurrent_checks_and_changes(tmp_path):
-    """8 threads x 20,000 checks while 2 threads approve and ban: every answer
+    """8 threads x 20,000 checks while 2 threads approve and ban: every decision
     is one the policy gave at some moment during that check, and the audit
     trail holds exactly one row per change."""
     path = str(tmp_path / "concurrent.db")
@@ -511,3 +511,85 @@ def test_policy_commands(tmp_path):
     failed = run_cli("--db", database, "policy", "apply", str(policy))
     assert failed.returncode == 2
     assert "needs a reason" in failed.stderr
+
+
+WRITER = """
+import sys, skillguard
+governance = skillguard.PackageGovernance(sys.argv[1])
+for number in range(100):
+    governance.approve(f"package-{sys.argv[2]}-{number}", approved_by=f"writer-{sys.argv[2]}")
+"""
+
+
+def test_writers_in_several_processes(tmp_path):
+    path = str(tmp_path / "writers.db")
+    skillguard.PackageGovernance(path)
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, path, str(number)], stderr=subprocess.PIPE, text=True) for number in range(3)]
+    errors = [writer.communicate()[1] for writer in writers]
+    assert [writer.returncode for writer in writers] == [0, 0, 0], errors
+    assert len(skillguard.PackageGovernance(path).list()) == 300
+
+
+def test_denial_audit_uses_normalised_name():
+    governance = skillguard.PackageGovernance(":memory:")
+    governance.check("agent-1", "Foo.Bar", "1.0", audit=True)
+    for spelling in ("foo-bar", "Foo.Bar", "FOO_BAR"):
+        entries = governance.audit_log(package=spelling)
+        assert [entry["action"] for entry in entries] == ["package_denied"], spelling
+    detail = governance.audit_log(package="foo-bar")[0]["detail"]
+    assert (detail["version"], detail["rule"], detail["package_type"]) == ("1.0", "student", "python")
+
+
+def test_equal_ranges_are_one_record():
+    governance = skillguard.PackageGovernance(":memory:")
+    governance.set_agent_maturity("agent", "supervised")
+    governance.approve("numpy>=1.26,<2", min_maturity="autonomous")
+    record = governance.approve("numpy>=1.26.0,<2.0", min_maturity="supervised")
+    assert record.specifier == ">=1.26, <2"
+    assert len(governance.list()) == 1
+    assert governance.check("agent", "numpy", "1.26.4").allowed
+    assert [entry["action"] for entry in governance.history("numpy<2.0,>=1.26.0")] == ["package_approved"] * 2
+
+
+@pytest.mark.parametrize(
+    ("call", "fragment"),
+    [
+        (lambda g: g.approve("six", expires_at="2030-02-30T00:00:00Z"), "2030-02-30"),
+        (lambda g: g.approve("six", expires_in=1e300), "expires_in"),
+        (lambda g: g.check("agent\n2", "six", "1.0"), "invalid agent id"),
+        (lambda g: g.check("agent\u202e", "six", "1.0"), "invalid agent id"),
+        (lambda g: g.check("agent", "x" * 300, "1.0"), "at most 214"),
+        (lambda g: g.approve("x" * 2000), "longer than 1024"),
+        (lambda g: g.audit_log(limit=-1), "invalid limit -1"),
+        (lambda g: g.import_policy(), "needs a path or text="),
+    ],
+)
+def test_more_bad_input(call, fragment):
+    governance = skillguard.PackageGovernance(":memory:")
+    with pytest.raises(ValueError) as raised:
+        call(governance)
+    assert fragment in str(raised.value)
+
+
+def test_negative_cache_size_is_rejected():
+    with pytest.raises(ValueError, match="invalid cache_size -1"):
+        skillguard.PackageGovernance(":memory:", cache_size=-1)
+
+
+def test_resolver_interrupt_propagates():
+    def interrupted(agent_id):
+        raise KeyboardInterrupt
+
+    governance = skillguard.PackageGovernance(":memory:", maturity_resolver=interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        governance.check("agent", "six", "1.0")
+
+
+def test_request_reopens_lapsed_approval():
+    governance = skillguard.PackageGovernance(":memory:")
+    governance.set_agent_maturity("agent", "intern")
+    governance.approve("six", expires_in=0.05)
+    time.sleep(0.1)
+    record = governance.request_approval("six", requested_by="agent", reason="still needed")
+    assert (record.status, record.requested_by, record.expires_at) == ("pending", "agent", None)
+    assert governance.check("agent", "six", "1.0").rule == "pending"

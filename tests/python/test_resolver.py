@@ -494,3 +494,12 @@ def test_lock_command_writes_each_format(index, tmp_path, capsys):
     assert tomllib.loads((tmp_path / "pylock.toml").read_text())["packages"][0]["name"] == "lib"
     assert main(["lock", "missing-lib", "--index-url", index.url, "--offline", "--cache-dir", str(tmp_path / "empty")]) == 2
     assert "offline mode: the project page of missing-lib" in capsys.readouterr().err
+
+
+def test_contradicting_requirements_are_named(index, scanner_for):
+    index.add_wheel("lib", "1.0")
+
+    with pytest.raises(skillguard.ResolutionError) as raised:
+        scanner_for(index).resolve(["lib<2", "lib>2"])
+
+    assert str(raised.value) == "the requirements lib<2 and lib>2 allow no version of lib together; keep one range for lib"
