@@ -74,7 +74,7 @@ def main() -> None:
     no_cache = per_call(lambda: uncached_check(AGENT, "package-1", "2.0.0"), 5_000)
     print(f"uncached check, cache off:  {median_ns(no_cache):8.0f} ns  (cache_size=0: 2 store queries per check)")
 
-    # Every round asks about versions not asked before; inputs are made up front.
+    # Every round checks versions not checked before. Inputs are made up front.
     rounds = iter([[(name, f"2.1.{round_number}") for name, _ in pairs] for round_number in range(15 * 50)])
 
     def set_new_versions() -> None:

@@ -142,7 +142,7 @@ class PackageGovernance:
     most `cache_ttl` seconds and never past the expiry of a record it used).
     A change made through any PackageGovernance on the same database, in this
     process or another, is seen by the very next check; the TTL only bounds
-    how long answers of a `maturity_resolver` are reused (or call
+    how long levels returned by a `maturity_resolver` are reused (or call
     `invalidate_agent`). Every engine over one connection shares one cache, and
     the first one created sets its size and TTL.
     """
@@ -186,11 +186,13 @@ class PackageGovernance:
         `version` is exact ("1.26.4" or "==1.26.4") or a range not pinned to one
         version (">=1.26"; None, "", "*" or "latest" for any). A range is allowed
         only by an approval of every version and denied by any ban that may
-        share a version with it. Rules, in order: a ban; an agent that is not at
-        a maturity level; a student (unknown agents are students); then an
-        approval, else pending, expired, untrusted or not in the registry; then
-        the lowest minimum maturity among the matching approvals. A check writes
-        nothing unless `audit=True`, which logs a denial (scans log theirs).
+        share a version with it. The rules apply in this order. A ban denies.
+        An agent that is not at a maturity level is denied, and so is a student
+        (unknown agents are students). Without a matching approval the package
+        is pending, expired, untrusted or not in the registry. Otherwise the
+        agent needs the lowest minimum maturity among the matching approvals.
+        A check writes nothing unless `audit=True`, which logs a denial (scans
+        log theirs).
 
         Raises:
             InvalidArgumentError: invalid agent id, package name, version or package type.

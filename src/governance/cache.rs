@@ -50,8 +50,8 @@ pub struct CacheStats {
 
 /// A cached decision, with the slot where a language binding keeps its view
 /// of it so that the view is made once rather than on every hit. The slot
-/// lives beside the decision, not in it: a view that holds the decision
-/// would otherwise keep itself alive.
+/// lives beside the decision, not in it, because a view that references the
+/// decision would otherwise keep itself alive.
 #[derive(Debug)]
 pub struct Cached {
     pub decision: Arc<Decision>,
@@ -79,7 +79,7 @@ struct Snapshot {
     stale: HashSet<Box<str>>,
 }
 
-/// What the cache knows of a package's records.
+/// The cache's state for one package's records.
 pub enum Records {
     Known(PackageRecords),
     /// Read this package from the store.
@@ -100,7 +100,7 @@ struct State {
     invalidations: u64,
 }
 
-/// What a lookup found.
+/// The outcome of a lookup.
 pub enum Lookup {
     Hit(Arc<Cached>),
     /// Not cached; pass the epoch to [`DecisionCache::insert`].
@@ -114,8 +114,8 @@ pub struct DecisionCache {
 }
 
 impl DecisionCache {
-    /// A cache of at most `capacity` decisions (0 turns caching off), each
-    /// kept at most `ttl`.
+    /// Creates a cache of at most `capacity` decisions (0 turns caching off),
+    /// each kept at most `ttl`.
     pub fn new(capacity: usize, ttl: Duration) -> Self {
         DecisionCache {
             state: Mutex::new(State {
@@ -202,7 +202,7 @@ impl DecisionCache {
         state.evictions += evictions;
     }
 
-    /// Returns what the cache holds of a package's records
+    /// Returns the cache's state for a package's records
     /// (`package_key` is `type<separator>name`).
     pub fn records(&self, package_key: &str) -> Records {
         records_locked(&self.lock(), package_key)

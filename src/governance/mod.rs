@@ -232,7 +232,8 @@ fn next_expiry(records: &[Arc<PolicyRecord>], now: f64) -> Option<Instant> {
     Some(Instant::now() + Duration::from_secs_f64(earliest - now))
 }
 
-fn unix_now() -> f64 {
+/// Returns the current time in seconds since the Unix epoch, as record expiries are compared.
+pub(crate) fn unix_now() -> f64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0.0, |elapsed| elapsed.as_secs_f64())
 }
 
@@ -290,9 +291,9 @@ fn check_normalized_name(package_type: &str, normalized: &str, original: &str) -
     if valid && normalized.len() <= MAX_NAME_LENGTH {
         Ok(())
     } else {
-        let shown: String = original.chars().take(80).collect();
+        let preview: String = original.chars().take(80).collect();
         Err(Error::InvalidArgument(format!(
-            "invalid {package_type} package name {shown:?}: expected letters, digits and separators, at most {MAX_NAME_LENGTH} characters"
+            "invalid {package_type} package name {preview:?}: expected letters, digits and separators, at most {MAX_NAME_LENGTH} characters"
         )))
     }
 }

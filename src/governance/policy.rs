@@ -133,20 +133,26 @@ fn compare_release(first: &[u64], second: &[u64]) -> std::cmp::Ordering {
         .unwrap_or(std::cmp::Ordering::Equal)
 }
 
+/// Tells whether `operator` is a plain comparison: `==`, `!=`, `<`, `<=`, `>`
+/// or `>=`, without wildcards.
+fn is_ordered(operator: Operator) -> bool {
+    matches!(
+        operator,
+        Operator::Equal
+            | Operator::NotEqual
+            | Operator::LessThan
+            | Operator::LessThanEqual
+            | Operator::GreaterThan
+            | Operator::GreaterThanEqual
+    )
+}
+
 fn plain_bounds(specifiers: &VersionSpecifiers) -> Option<Vec<(Operator, Vec<u64>)>> {
     specifiers
         .iter()
         .map(|specifier| {
             let version = specifier.version();
-            let ordered = matches!(
-                specifier.operator(),
-                Operator::Equal
-                    | Operator::NotEqual
-                    | Operator::LessThan
-                    | Operator::LessThanEqual
-                    | Operator::GreaterThan
-                    | Operator::GreaterThanEqual
-            );
+            let ordered = is_ordered(*specifier.operator());
             let plain = version.epoch() == 0 && !version.any_prerelease() && !version.is_post() && !version.is_local();
             (ordered && plain).then(|| (*specifier.operator(), version.release().to_vec()))
         })
@@ -323,9 +329,9 @@ impl PolicyKey {
     pub fn parse(package_type: &str, requirement: &str) -> Result<Self> {
         let package_type = self::package_type(package_type)?;
         if requirement.len() > MAX_REQUIREMENT_LENGTH {
-            let shown: String = requirement.chars().take(80).collect();
+            let preview: String = requirement.chars().take(80).collect();
             return Err(Error::InvalidArgument(format!(
-                "policy requirement {shown:?}... is longer than {MAX_REQUIREMENT_LENGTH} characters"
+                "policy requirement {preview:?}... is longer than {MAX_REQUIREMENT_LENGTH} characters"
             )));
         }
         if package_type == "npm" {
@@ -354,15 +360,7 @@ fn canonical_specifiers(specifiers: &VersionSpecifiers) -> String {
     let trimmed: Vec<String> = specifiers
         .iter()
         .map(|specifier| {
-            let ordered = matches!(
-                specifier.operator(),
-                Operator::Equal
-                    | Operator::NotEqual
-                    | Operator::LessThan
-                    | Operator::LessThanEqual
-                    | Operator::GreaterThan
-                    | Operator::GreaterThanEqual
-            );
+            let ordered = is_ordered(*specifier.operator());
             let release = specifier.version().release();
             let keep = release.iter().rposition(|number| *number != 0).map_or(1, |index| index + 1);
             if !ordered || keep >= release.len() {
@@ -587,8 +585,7 @@ pub fn request(connection: &Connection, key: &PolicyKey, requested_by: Option<&s
     let before = select_one(connection, key)?;
     if let Some(existing) = &before {
         // An approval that lapsed can be requested again; anything else in force stays.
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0.0, |elapsed| elapsed.as_secs_f64());
-        let lapsed_approval = existing.status == STATUS_ACTIVE && existing.is_expired(now);
+        let lapsed_approval = existing.status == STATUS_ACTIVE && existing.is_expired(super::unix_now());
         if existing.status != STATUS_PENDING && !lapsed_approval {
             return Ok(existing.clone());
         }

@@ -40,7 +40,7 @@ impl WalHeader {
     /// `None` when the database is not in WAL mode or its VFS shares no memory.
     pub(super) fn locate(connection: &Connection) -> Option<Self> {
         // SAFETY: the handle is valid while `connection` is borrowed, and the
-        // caller holds the connection exclusively, so no other call runs on it.
+        // caller has the connection to itself, so no other call runs on it.
         // `xShmMap` with `bExtend = 0` returns the region already mapped (or
         // null); it never grows the file.
         unsafe {

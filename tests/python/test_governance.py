@@ -386,7 +386,7 @@ CHANGES_PER_WRITER = 300
 def test_concurrent_checks_and_changes(tmp_path):
     """8 threads x 20,000 checks while 2 threads approve and ban: every decision
     is one the policy gave at some moment during that check, and the audit
-    trail holds exactly one row per change."""
+    trail contains exactly one row per change."""
     path = str(tmp_path / "concurrent.db")
     writer_side = skillguard.PackageGovernance(path)
     other_connection = skillguard.PackageGovernance(path)
